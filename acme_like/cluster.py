@@ -1,0 +1,197 @@
+"""Find or start the dask client a run uses, and close only what was started.
+
+Order: an explicit ``client=``, else the running default client, else a new
+``LocalCluster`` sized to the machine and the number of calls. The result is a
+:class:`ClientHandle` that remembers whether we own the client. Also the public
+``local_cluster_setup`` and ``cluster_cleanup`` known from ACME. This module
+knows nothing of partitions or sbatch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+from distributed import Client, LocalCluster
+
+from .errors import ClusterError, InputTypeError
+
+logger = logging.getLogger(__name__)
+
+# dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which makes numpy code
+# that allocates temporaries several times slower; clusters we start keep glibc's default.
+_WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientHandle:
+    """A client and whether this package started it (and so may stop it)."""
+
+    client: Client
+    owned: bool
+
+    @property
+    def n_workers(self) -> int:
+        return count_workers(self.client)
+
+    def release(self, stop_client: bool | str = "auto") -> None:
+        """Close the client per ``stop_client``: "auto" closes it only if owned."""
+        if stop_client is True or (stop_client == "auto" and self.owned):
+            cluster_cleanup(self.client)
+
+
+def count_workers(client: Client) -> int:
+    """The number of workers connected to ``client``'s scheduler right now."""
+    return len(client.scheduler_info(n_workers=-1).get("workers", {}))
+
+
+def running_client() -> Client | None:
+    """The process's default dask client, if one is running."""
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except ValueError:
+        return None
+
+
+def acquire_client(
+    client: Client | None, n_workers: int | str, n_calls: int, mem_per_worker: str | None = None
+) -> ClientHandle:
+    """Use ``client``, else the running default client, else start a LocalCluster we own."""
+    if client is not None:
+        logger.info("Using the given dask client %s", _describe(client))
+        return _checked(ClientHandle(client, owned=False))
+    existing = running_client()
+    if existing is not None:
+        logger.info("Attaching to the running dask client %s", _describe(existing))
+        return _checked(ClientHandle(existing, owned=False))
+    wanted = (os.cpu_count() or 1) if n_workers == "auto" else int(n_workers)
+    started = start_local_client(max(1, min(wanted, n_calls)), mem_per_worker)
+    return ClientHandle(started, owned=True)
+
+
+def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Client:
+    """Start a LocalCluster of ``n_workers`` one-thread worker processes, bound to localhost."""
+    try:
+        with dask.config.set(_WORKER_ENVIRON):
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+                memory_limit=mem_per_worker or "auto",
+            )
+    except RuntimeError as exc:
+        if "bootstrapping phase" in str(exc) or "freeze_support" in str(exc):
+            raise ClusterError(
+                "could not start local worker processes: the calling script has no "
+                '`if __name__ == "__main__":` block. Put the code that creates ParallelMap '
+                "under that block (worker processes import the script)."
+            ) from exc
+        raise
+    client = Client(cluster)
+    logger.info(
+        "Started a local dask cluster with %d workers; dashboard at %s",
+        n_workers,
+        cluster.dashboard_link,
+    )
+    return client
+
+
+def _checked(handle: ClientHandle) -> ClientHandle:
+    if handle.client.status != "running":
+        raise ClusterError(
+            f"the dask client {handle.client} is {handle.client.status}, not running. Start a new "
+            f"one, or let ParallelMap start a local cluster by closing the old client first."
+        )
+    if count_workers(handle.client) == 0:
+        try:
+            handle.client.wait_for_workers(1, timeout=10)
+        except Exception:
+            raise ClusterError(
+                f"the dask client {handle.client} has no workers (waited 10 s). Restart its "
+                f"cluster (client.restart()) or close it (acme_like.cluster_cleanup()) so that "
+                f"ParallelMap can start a fresh one."
+            ) from None
+    return handle
+
+
+def _describe(client: Client) -> str:
+    try:
+        return f"{client.scheduler.address} with {count_workers(client)} workers"
+    except Exception:  # pragma: no cover - a broken client is reported by _checked
+        return repr(client)
+
+
+def local_cluster_setup(
+    n_workers: int | None = None, mem_per_worker: str | None = None, interactive: bool = True
+) -> Client | None:
+    """Start a local dask cluster and return its client, ready to reuse across ParallelMaps.
+
+    Parameters
+    ----------
+    n_workers : int, optional
+        Number of worker processes (one thread each); default: one per core.
+    mem_per_worker : str, optional
+        Memory limit of each worker, e.g. ``"2GB"``; default: the machine's memory
+        divided among the workers.
+    interactive : bool
+        When stdin is a terminal, ask for confirmation first (as ACME does); answer
+        "n" to get ``None`` and start nothing.
+
+    Returns
+    -------
+    distributed.Client or None
+
+    Examples
+    --------
+    >>> client = local_cluster_setup(n_workers=2, interactive=False)  # doctest: +SKIP
+    >>> # every ParallelMap now attaches to it
+    >>> cluster_cleanup(client)  # doctest: +SKIP
+    """
+    if not isinstance(interactive, bool):
+        raise InputTypeError(f"interactive must be True or False, got {type(interactive).__name__} {interactive!r}.")
+    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1):
+        raise InputTypeError(f"n_workers must be a positive int or None, got {n_workers!r}.")
+    if mem_per_worker is not None and not isinstance(mem_per_worker, str):
+        raise InputTypeError(f'mem_per_worker must be a string like "2GB" or None, got {mem_per_worker!r}.')
+    if interactive and sys.stdin is not None and sys.stdin.isatty():
+        answer = input(
+            "Starting a local dask cluster. If this runs from a script, is your code inside an "
+            '`if __name__ == "__main__":` block? [Y/n] '
+        )
+        if answer.strip().lower() in {"n", "no"}:
+            return None
+    return start_local_client(n_workers or os.cpu_count() or 1, mem_per_worker)
+
+
+def cluster_cleanup(client: Any = None) -> None:
+    """Close ``client`` (default: the running default client) and the cluster it owns.
+
+    Examples
+    --------
+    >>> cluster_cleanup()  # doctest: +SKIP
+    """
+    if client is None:
+        client = running_client()
+        if client is None:
+            logger.warning("No running dask client found; nothing to shut down.")
+            return
+    if not isinstance(client, Client):
+        raise InputTypeError(f"client must be a dask distributed Client, got {type(client).__name__} {client!r}.")
+    cluster = client.cluster
+    address = getattr(client.scheduler, "address", "?")
+    n_workers = count_workers(client) if client.status == "running" else 0
+    client.close()
+    if cluster is not None:
+        try:
+            cluster.close()
+        except Exception as exc:  # the client is closed either way
+            logger.warning("Closing the cluster at %s failed: %s", address, exc)
+    logger.info("Shut down the dask cluster at %s with %d workers", address, n_workers)

@@ -1,0 +1,344 @@
+"""Decide, once, how the arguments of ``ParallelMap`` become calls of ``func``.
+
+``plan_calls`` binds the arguments to ``func``'s signature, decides per argument
+whether it is split across calls or passed whole to every call, and counts the
+calls. The result, a frozen :class:`CallPlan`, yields each call's arguments.
+This module knows nothing of files or dask.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import reprlib
+import sys
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .errors import AcmeLikeWarning, InputError, InputTypeError
+
+#: The parameter name through which ``func`` asks for its 0-based call index (ACME's name).
+TASK_ID = "taskID"
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+@dataclass(frozen=True, slots=True)
+class CallTemplate:
+    """Everything a worker needs to build call ``i``'s arguments from its per-call values.
+
+    ``args`` and ``kwargs`` hold the values passed whole to every call; the slots
+    listed in ``split_args`` (positions) and ``split_kwargs`` (names) are filled
+    per call, in that order, from the values the plan hands out.
+    """
+
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    split_args: tuple[int, ...]
+    split_kwargs: tuple[str, ...]
+    split_names: tuple[str, ...]
+    task_id: bool
+
+    def assemble(self, index: int, values: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
+        """Return the positional and keyword arguments of call ``index``."""
+        args = list(self.args)
+        kwargs = dict(self.kwargs)
+        n_args = len(self.split_args)
+        for position, value in zip(self.split_args, values[:n_args]):
+            args[position] = value
+        for name, value in zip(self.split_kwargs, values[n_args:]):
+            kwargs[name] = value
+        if self.task_id:
+            kwargs[TASK_ID] = index
+        return args, kwargs
+
+    def describe(self, index: int, values: Sequence[Any]) -> str:
+        """A short, readable summary of call ``index``'s own arguments."""
+        parts = [f"{name}={summarize(value)}" for name, value in zip(self.split_names, values)]
+        if self.task_id:
+            parts.append(f"{TASK_ID}={index}")
+        return ", ".join(parts) if parts else "same arguments as every call"
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """How ``func`` is called: ``n_calls`` times, with which arguments split and which shared."""
+
+    func: Callable[..., Any]
+    n_calls: int
+    template: CallTemplate
+    columns: tuple[Sequence[Any], ...]
+    shared_names: tuple[str, ...]
+    arg_bytes: Mapping[str, int]
+
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        return self.template.split_names
+
+    def call_values(self, index: int) -> tuple[Any, ...]:
+        """The values of call ``index`` for each split slot, in template order."""
+        return tuple(column[index] for column in self.columns)
+
+    def call_arguments(self, index: int) -> tuple[list[Any], dict[str, Any]]:
+        """The positional and keyword arguments of call ``index``."""
+        return self.template.assemble(index, self.call_values(index))
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    name: str
+    value: Any
+    default: Any
+    keyword: str | None  # None: positional
+
+
+def plan_calls(
+    func: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    n_inputs: Any = "auto",
+    max_arg_bytes: int | None = None,
+) -> CallPlan:
+    """Bind ``args``/``kwargs`` to ``func`` and decide which of them to split.
+
+    Lists, tuples, ranges and arrays that are 1-D after ``squeeze()`` are split when
+    their length is the number of calls; everything else goes whole to every call.
+    """
+    if not callable(func):
+        raise InputTypeError(
+            f"ParallelMap's first argument must be the function to call, got "
+            f"{type(func).__name__} {summarize(func)}."
+        )
+    wanted = _check_n_inputs(n_inputs)
+    name = function_name(func)
+    slots, task_id = _bind(func, name, args, kwargs)
+    lengths = {slot.name: _split_length(slot) for slot in slots}
+    candidates = {key: length for key, length in lengths.items() if length is not None}
+    n_calls = _count_calls(name, candidates, wanted)
+    split = [slot for slot in slots if candidates.get(slot.name) == n_calls]
+    arg_bytes = {slot.name: measure_bytes(slot.value) for slot in slots}
+    if max_arg_bytes is not None:
+        _warn_large(arg_bytes, max_arg_bytes)
+
+    split_ids = {id(slot) for slot in split}
+    shared_args: list[Any] = []
+    shared_kwargs: dict[str, Any] = {}
+    split_args: list[int] = []
+    split_kwargs: list[str] = []
+    columns_args: list[Sequence[Any]] = []
+    columns_kwargs: list[Sequence[Any]] = []
+    names_args: list[str] = []
+    names_kwargs: list[str] = []
+    for slot in slots:
+        is_split = id(slot) in split_ids
+        if slot.keyword is None:
+            if is_split:
+                split_args.append(len(shared_args))
+                columns_args.append(_column(slot.value))
+                names_args.append(slot.name)
+            shared_args.append(None if is_split else slot.value)
+        elif is_split:
+            split_kwargs.append(slot.keyword)
+            columns_kwargs.append(_column(slot.value))
+            names_kwargs.append(slot.name)
+        else:
+            shared_kwargs[slot.keyword] = slot.value
+    template = CallTemplate(
+        args=tuple(shared_args),
+        kwargs=shared_kwargs,
+        split_args=tuple(split_args),
+        split_kwargs=tuple(split_kwargs),
+        split_names=tuple(names_args + names_kwargs),
+        task_id=task_id,
+    )
+    return CallPlan(
+        func=func,
+        n_calls=n_calls,
+        template=template,
+        columns=tuple(columns_args + columns_kwargs),
+        shared_names=tuple(slot.name for slot in slots if id(slot) not in split_ids),
+        arg_bytes=arg_bytes,
+    )
+
+
+def function_name(func: Callable[..., Any]) -> str:
+    """The name of ``func`` as users know it (partials and callable objects included)."""
+    inner = func
+    while hasattr(inner, "func") and not hasattr(inner, "__name__"):
+        inner = inner.func  # functools.partial
+    name = getattr(inner, "__name__", None) or type(inner).__name__
+    return str(name)
+
+
+def _check_n_inputs(n_inputs: Any) -> int | str:
+    if isinstance(n_inputs, str):
+        if n_inputs == "auto":
+            return "auto"
+        raise InputError(f'n_inputs must be "auto" or a positive integer, got {n_inputs!r}.')
+    if isinstance(n_inputs, bool) or not isinstance(n_inputs, numbers.Real):
+        raise InputTypeError(
+            f'n_inputs must be "auto" or a positive integer, got {type(n_inputs).__name__} '
+            f"{summarize(n_inputs)}."
+        )
+    if not np.isfinite(n_inputs) or int(n_inputs) != n_inputs or n_inputs < 1:
+        raise InputError(f'n_inputs must be "auto" or a positive integer, got {n_inputs!r}.')
+    return int(n_inputs)
+
+
+def _bind(
+    func: Callable[..., Any], name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> tuple[list[_Slot], bool]:
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        # Builtins without a signature: take the arguments as given.
+        slots = [_Slot(f"argument {i}", value, inspect.Parameter.empty, None) for i, value in enumerate(args)]
+        slots += [_Slot(key, value, inspect.Parameter.empty, key) for key, value in kwargs.items()]
+        return slots, False
+
+    params = signature.parameters
+    task_id = TASK_ID in params and params[TASK_ID].kind is not inspect.Parameter.POSITIONAL_ONLY
+    if task_id:
+        kwargs = {key: value for key, value in kwargs.items() if key != TASK_ID}
+        signature = signature.replace(parameters=[p for p in params.values() if p.name != TASK_ID])
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise InputError(
+            f"{name} cannot be called with the arguments given to ParallelMap: {exc}. "
+            f"{name} takes ({_describe_parameters(signature)}); pass one value, or one list "
+            f"of per-call values, for each parameter without a default."
+        ) from None
+
+    slots: list[_Slot] = []
+    gap = False
+    for param in signature.parameters.values():
+        if param.name not in bound.arguments:
+            gap = gap or param.kind in _POSITIONAL
+            continue
+        value = bound.arguments[param.name]
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            slots += [_Slot(f"{param.name}[{i}]", item, inspect.Parameter.empty, None) for i, item in enumerate(value)]
+        elif param.kind is inspect.Parameter.VAR_KEYWORD:
+            slots += [_Slot(key, item, inspect.Parameter.empty, key) for key, item in value.items()]
+        elif param.kind is inspect.Parameter.POSITIONAL_ONLY or (
+            param.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and not gap
+        ):
+            slots.append(_Slot(param.name, value, param.default, None))
+        else:
+            slots.append(_Slot(param.name, value, param.default, param.name))
+    return slots, task_id
+
+
+def _describe_parameters(signature: inspect.Signature) -> str:
+    text = str(signature)
+    return text[1:-1] if text.startswith("(") else text
+
+
+def _length(value: Any) -> int | None:
+    if isinstance(value, (list, tuple, range)):
+        return len(value)
+    if isinstance(value, np.ndarray):
+        squeezed = value.squeeze()
+        return int(squeezed.shape[0]) if squeezed.ndim == 1 else None
+    return None
+
+
+def _split_length(slot: _Slot) -> int | None:
+    length = _length(slot.value)
+    if length is None:
+        return None
+    # ACME's rule: a value as long as a list-like default is that default's kind of value.
+    if _length(slot.default) == length:
+        return None
+    return length
+
+
+def _column(value: Any) -> Sequence[Any]:
+    if isinstance(value, np.ndarray):
+        return value.squeeze()
+    return value
+
+
+def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str) -> int:
+    if wanted != "auto":
+        return int(wanted)
+    lengths = sorted(set(candidates.values()))
+    if not lengths:
+        raise InputError(
+            f"automatic input distribution failed: no argument of {name} is a list, tuple, "
+            f"range or 1-D array to split across calls. Pass n_inputs=N to call {name} N times "
+            f"with the same arguments, or pass one of them as a list of per-call values."
+        )
+    if len(lengths) > 1:
+        listed = ", ".join(f"{key} has {length} elements" for key, length in candidates.items())
+        options = " or ".join(f"n_inputs={length}" for length in lengths)
+        raise InputError(
+            f"automatic input distribution failed: {listed}. Pass {options} to split the "
+            f"arguments of that length and give the others whole to every call, or bind "
+            f"values shared by every call with functools.partial."
+        )
+    return lengths[0]
+
+
+def _warn_large(arg_bytes: Mapping[str, int], limit: int) -> None:
+    for key, size in arg_bytes.items():
+        if size > limit:
+            warnings.warn(
+                f"argument {key} is {format_bytes(size)}, over the recommended limit of "
+                f"{format_bytes(limit)}. It is sent to every worker once; if that is too slow "
+                f"or too much memory, let each call load its part from a file instead.",
+                AcmeLikeWarning,
+                stacklevel=4,
+            )
+
+
+def measure_bytes(value: Any, _budget: list[int] | None = None) -> int:
+    """Approximate in-memory size of ``value``, counting arrays by their data."""
+    budget = [100_000] if _budget is None else _budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        return 0
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (bytes, bytearray, str)):
+        return len(value)
+    if isinstance(value, dict):
+        return sys.getsizeof(value) + sum(
+            measure_bytes(k, budget) + measure_bytes(v, budget) for k, v in value.items()
+        )
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return sys.getsizeof(value) + sum(measure_bytes(item, budget) for item in value)
+    try:
+        return sys.getsizeof(value)
+    except TypeError:
+        return 0
+
+
+def format_bytes(n: float) -> str:
+    """``1536`` -> ``'1.5 kB'``; decimal units as dask prints them."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+_repr = reprlib.Repr()
+_repr.maxstring = 40
+_repr.maxother = 40
+_repr.maxlist = 4
+_repr.maxtuple = 4
+
+
+def summarize(value: Any) -> str:
+    """A short repr: arrays by shape and dtype, long values cut."""
+    if isinstance(value, np.ndarray) and value.size > 4:
+        return f"array(shape={value.shape}, dtype={value.dtype})"
+    try:
+        return _repr.repr(value)
+    except Exception:  # a user object whose repr fails must not hide the real error
+        return f"<{type(value).__name__}>"

@@ -1,0 +1,102 @@
+"""Name every path of a run, in one place; create the directories on request.
+
+:class:`OutputLayout` is a frozen value of paths. Nothing is written until
+:meth:`OutputLayout.create`, and nothing is ever deleted here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+#: Prefix of the run directories created when ``output_dir`` is not given (ACME's name).
+RUN_DIR_PREFIX = "ACME_"
+PARTIAL_SUFFIX = ".partial"
+
+
+def safe_stem(name: str) -> str:
+    """A file-name-safe form of a function name (``<lambda>`` -> ``lambda``)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.")
+    return stem or "func"
+
+
+def partial_path(path: Path) -> Path:
+    """The temporary name a file is written under before it is renamed into place."""
+    return path.with_name(path.name + PARTIAL_SUFFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputLayout:
+    """Every path of one run: run directory, payloads, container, failures file, log."""
+
+    run_dir: Path
+    stem: str
+    stamp: str
+
+    @classmethod
+    def for_run(
+        cls, output_dir: str | os.PathLike[str] | None, func_name: str, now: _dt.datetime | None = None
+    ) -> "OutputLayout":
+        """The layout of a run of ``func_name``, in ``output_dir`` or a new ``ACME_<time>`` directory."""
+        now = now or _dt.datetime.now()
+        if output_dir is None:
+            run_dir = Path.cwd() / f"{RUN_DIR_PREFIX}{now:%Y%m%d-%H%M%S-%f}"
+        else:
+            run_dir = Path(output_dir).expanduser().absolute()
+        return cls(run_dir=run_dir, stem=safe_stem(func_name), stamp=f"{now:%Y%m%d-%H%M%S}")
+
+    @property
+    def payload_dir(self) -> Path:
+        return self.run_dir / f"{self.stem}_payload"
+
+    @property
+    def container_path(self) -> Path:
+        return self.run_dir / f"{self.stem}.h5"
+
+    @property
+    def failures_path(self) -> Path:
+        return self.run_dir / f"{self.stem}_failures.json"
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / f"ACME_{self.stem}_{self.stamp}.log"
+
+    def payload_path(self, index: int) -> Path:
+        """The HDF5 payload of call ``index``."""
+        return self.payload_dir / f"{self.stem}_{index}.h5"
+
+    def pickle_path(self, index: int) -> Path:
+        """The pickle payload of call ``index`` (for values HDF5 cannot hold)."""
+        return self.payload_path(index).with_suffix(".pickle")
+
+    def relative(self, path: str | os.PathLike[str]) -> str:
+        """``path`` relative to the run directory, as stored in the container."""
+        return Path(path).relative_to(self.run_dir).as_posix()
+
+    def check_free(self) -> None:
+        """Refuse a run directory that already holds results of a run of the same function."""
+        taken = [p for p in (self.container_path, self.payload_dir) if p.exists()]
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise InputError(f"output_dir must be a directory, but {self.run_dir} is a file.")
+        if taken:
+            listed = " and ".join(str(p) for p in taken)
+            raise InputError(
+                f"output_dir {self.run_dir} already holds results of an earlier run of "
+                f"{self.stem} ({listed}); they are never overwritten. Pass another output_dir, "
+                f"or move or delete the earlier results first."
+            )
+
+    def create(self) -> None:
+        """Create the run and payload directories (nothing else)."""
+        try:
+            self.payload_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"could not create the output directory {self.run_dir}: {exc.strerror}. "
+                f"Pass an output_dir you can write to."
+            ) from exc

@@ -1,0 +1,70 @@
+"""The frozen records a call produces: its payload reference, its failure, its outcome.
+
+Pure values with no I/O; the worker creates them, the parent reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+OK = "ok"
+FAILED = "failed"
+
+#: Why a call failed: its own exception, or the worker running it was lost.
+FailureKind = Literal["exception", "worker-lost"]
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadRef:
+    """Where one call's return values were written and in which format."""
+
+    path: str
+    fmt: Literal["hdf5", "pickle"]
+    n_values: int
+    nbytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallFailure:
+    """Why one call failed, with enough context to reproduce it."""
+
+    index: int
+    kind: FailureKind
+    exc_type: str
+    message: str
+    traceback: str
+    arguments: str
+    exception: BaseException | None = None
+
+    def headline(self) -> str:
+        """One line: the call, the exception type and its message."""
+        text = f"{self.exc_type}: {self.message}" if self.message else self.exc_type
+        return f"call {self.index} ({self.arguments}) raised {text}"
+
+    def as_record(self) -> dict[str, Any]:
+        """A JSON-serialisable view, for the failures file."""
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "exception": self.exc_type,
+            "message": self.message,
+            "arguments": self.arguments,
+            "traceback": self.traceback,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    """What became of one call: a payload on disk, a value in memory, or a failure."""
+
+    index: int
+    status: Literal["ok", "failed"]
+    seconds: float = 0.0
+    payload: PayloadRef | None = None
+    value: Any = None
+    failure: CallFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK

@@ -1,0 +1,120 @@
+"""Write and read one call's return values, atomically, as HDF5 or as a pickle.
+
+A tuple returned by ``func`` is several return values, stored as ``result_0``,
+``result_1``, ...; anything else is one value, ``result_0``. Values HDF5 cannot
+hold (``None``, dicts, object arrays, sparse matrices, ...) are pickled instead,
+for that call only. Every file appears under its final name only once it is
+complete. This module does not import dask.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .errors import PayloadError
+from .layout import partial_path
+from .outcome import PayloadRef
+
+RESULT_PREFIX = "result_"
+_NUMERIC_KINDS = "biufcb?"
+
+
+class _NotStorable(Exception):
+    """A value has no HDF5 representation; the call's result goes to a pickle."""
+
+
+def return_values(result: Any) -> tuple[Any, ...]:
+    """A call's return values: the items of a returned tuple, else the result itself."""
+    return result if isinstance(result, tuple) else (result,)
+
+
+def _hdf5_form(value: Any) -> tuple[Any, Any]:
+    """``(data, dtype)`` for ``create_dataset``, or raise _NotStorable."""
+    if isinstance(value, str):
+        return value, h5py.string_dtype()
+    if isinstance(value, (bytes, np.bytes_)):
+        return np.bytes_(value), None
+    if isinstance(value, (bool, numbers.Number, np.generic)) and not isinstance(value, np.object_):
+        array = np.asarray(value)
+    elif isinstance(value, (np.ndarray, list)):
+        array = np.asarray(value)
+    else:
+        raise _NotStorable(type(value).__name__)
+    if array.dtype.kind == "U":
+        flat = array.ravel().tolist()
+        if not all(isinstance(item, str) for item in flat) and isinstance(value, list):
+            raise _NotStorable("a list mixing strings and other values")
+        return array.astype(object), h5py.string_dtype()
+    if array.dtype.kind in _NUMERIC_KINDS or array.dtype.kind == "S":
+        return array, None
+    raise _NotStorable(f"values of dtype {array.dtype}")
+
+
+def write_payload(h5_path: Path, pickle_path: Path, result: Any) -> PayloadRef:
+    """Store ``result`` at ``h5_path``, or at ``pickle_path`` if HDF5 cannot hold it."""
+    values = return_values(result)
+    try:
+        forms = [_hdf5_form(value) for value in values]
+    except _NotStorable:
+        return _write_pickle(pickle_path, result, len(values))
+    tmp = partial_path(h5_path)
+    try:
+        with h5py.File(tmp, "w") as h5:
+            for k, (data, dtype) in enumerate(forms):
+                h5.create_dataset(f"{RESULT_PREFIX}{k}", data=data, dtype=dtype)
+        os.replace(tmp, h5_path)
+    except TypeError:
+        # h5py found no HDF5 type after all (e.g. a structured dtype it cannot map).
+        tmp.unlink(missing_ok=True)
+        return _write_pickle(pickle_path, result, len(values))
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PayloadError(f"could not write the result file {h5_path}: {exc}") from exc
+    return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=h5_path.stat().st_size)
+
+
+def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:
+    tmp = partial_path(path)
+    try:
+        with open(tmp, "wb") as stream:
+            pickle.dump(result, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise PayloadError(
+            f"the return value ({type(result).__name__}) can be stored neither in HDF5 nor "
+            f"in a pickle: {exc}. Return numbers, strings or arrays, or objects that pickle."
+        ) from exc
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PayloadError(f"could not write the result file {path}: {exc}") from exc
+    return PayloadRef(path=str(path), fmt="pickle", n_values=n_values, nbytes=path.stat().st_size)
+
+
+def read_payload(path: str | os.PathLike[str]) -> Any:
+    """Read back what one call returned: a value, or a tuple of values.
+
+    Strings come back as ``str``, scalars as numpy scalars, arrays as arrays.
+    """
+    path = Path(path)
+    if path.suffix == ".pickle":
+        with open(path, "rb") as stream:
+            return pickle.load(stream)
+    with h5py.File(path, "r") as h5:
+        names = sorted((n for n in h5 if n.startswith(RESULT_PREFIX)), key=lambda n: int(n[len(RESULT_PREFIX):]))
+        values = tuple(_read_dataset(h5[name]) for name in names)
+    return values[0] if len(values) == 1 else values
+
+
+def _read_dataset(dataset: h5py.Dataset) -> Any:
+    if h5py.check_string_dtype(dataset.dtype) is not None and dataset.dtype.kind == "O":
+        data = dataset.asstr()[()]
+        return data if isinstance(data, str) else np.asarray(data, dtype=object)
+    return dataset[()]

@@ -1,0 +1,57 @@
+"""Turn the failed calls of a run into the failures file and the ``TaskError`` users see.
+
+Storage of a small JSON file and message text only; no dask.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import TaskError
+from .layout import partial_path
+from .outcome import CallFailure, TaskOutcome
+
+
+def write_failures(path: Path, func_name: str, n_calls: int, failures: Sequence[CallFailure]) -> Path:
+    """Write every failure as JSON next to the results (atomically) and return the path."""
+    record = {
+        "func": func_name,
+        "n_calls": n_calls,
+        "n_failed": len(failures),
+        "failed_indices": [f.index for f in failures],
+        "failures": [f.as_record() for f in failures],
+    }
+    tmp = partial_path(path)
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def task_error(
+    func_name: str,
+    outcomes: Sequence[TaskOutcome],
+    results: Sequence[Any],
+    container: str | None,
+    failures_path: str | None,
+) -> TaskError:
+    """The error raised after a run in which some calls failed."""
+    failures = [o.failure for o in outcomes if o.failure is not None]
+    first = failures[0]
+    n_ok = len(outcomes) - len(failures)
+    lines = [
+        f"{len(failures)} of {len(outcomes)} calls of {func_name} failed; "
+        f"first failure: {first.headline()}.",
+    ]
+    if first.traceback:
+        lines.append("Traceback of the first failure (from the worker):\n" + first.traceback.rstrip())
+    where = []
+    if container:
+        where.append(f"the results of the {n_ok} successful calls are in {container}")
+    if failures_path:
+        where.append(f"every failure is listed in {failures_path}")
+    where.append("the exception's .failures attribute holds each failure with its traceback")
+    lines.append("; ".join(where).capitalize() + ".")
+    return TaskError("\n".join(lines), failures, outcomes, results, container, failures_path)
