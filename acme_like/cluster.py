@@ -52,9 +52,7 @@ def count_workers(client: Client) -> int:
 def running_client() -> Client | None:
     """The process's default dask client, if one is running."""
     try:
-        from distributed import get_client
-
-        return get_client()
+        return Client.current()
     except ValueError:
         return None
 

@@ -140,6 +140,7 @@ class ParallelMap:
             )
         self._logfile = self._resolve_logfile()
         self._handle: ClientHandle | None = None
+        self._released = False
         self._results_container: str | None = None
 
     # -- what users read -------------------------------------------------------------------
@@ -171,7 +172,7 @@ class ParallelMap:
 
     @property
     def client(self) -> Any:
-        """The dask client in use, once ``compute()`` has acquired one."""
+        """The dask client ``compute()`` ran on (None before, or in debug mode)."""
         return None if self._handle is None else self._handle.client
 
     # -- running ---------------------------------------------------------------------------
@@ -219,10 +220,10 @@ class ParallelMap:
 
     def cleanup(self, stop_client: bool | str | None = None) -> None:
         """Release the client per ``stop_client`` (default: the value given to ParallelMap)."""
-        if self._handle is None:
+        if self._handle is None or self._released:
             return
-        handle, self._handle = self._handle, None
-        handle.release(self.options.stop_client if stop_client is None else stop_client)
+        self._released = True
+        self._handle.release(self.options.stop_client if stop_client is None else stop_client)
 
     def __enter__(self) -> "ParallelMap":
         return self
@@ -233,10 +234,11 @@ class ParallelMap:
     # -- stages ----------------------------------------------------------------------------
 
     def _acquire(self) -> ClientHandle:
-        if self._handle is None or self._handle.client.status != "running":
+        if self._handle is None or self._released or self._handle.client.status != "running":
             self._handle = acquire_client(
                 self.options.client, self.options.n_workers, self.n_calls, self.options.mem_per_worker
             )
+            self._released = False
         return self._handle
 
     def _collect(self, outcomes: list[TaskOutcome], log: logging.Logger) -> list[Any]:

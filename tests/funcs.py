@@ -1,0 +1,51 @@
+"""Functions the tests map; importable by name in worker processes."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+
+def add(x, y, z=3):
+    return (x + y) * z
+
+
+def two_values(x):
+    return np.arange(x, dtype=np.float64), f"label-{x}"
+
+
+def with_task_id(x, taskID=None):
+    return x, taskID
+
+
+def fail_on_odd(x):
+    if x % 2:
+        raise ValueError(f"odd input {x}")
+    return x * 10
+
+
+def pid_of_call(x):
+    return os.getpid()
+
+
+def returns_none(x):
+    return None
+
+
+def returns_dict(x):
+    return {"x": x}
+
+
+def varargs(*values, scale=1, **extra):
+    return sum(values) * scale + sum(extra.values())
+
+
+def slow(x, seconds=0.2):
+    time.sleep(seconds)
+    return x
+
+
+def total(vector, offset=0):
+    return float(np.sum(vector)) + offset
