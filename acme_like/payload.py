@@ -48,9 +48,10 @@ def _hdf5_form(value: Any) -> tuple[Any, Any]:
     else:
         raise _NotStorable(type(value).__name__)
     if array.dtype.kind == "U":
-        flat = array.ravel().tolist()
-        if not all(isinstance(item, str) for item in flat) and isinstance(value, list):
-            raise _NotStorable("a list mixing strings and other values")
+        if isinstance(value, list):
+            leaves = np.asarray(value, dtype=object).ravel()
+            if not all(isinstance(item, str) for item in leaves):
+                raise _NotStorable("a list mixing strings and other values")
         return array.astype(object), h5py.string_dtype()
     if array.dtype.kind in _NUMERIC_KINDS or array.dtype.kind == "S":
         return array, None

@@ -1,0 +1,67 @@
+"""Functions the benchmarks run on dask workers, importable by name.
+
+``bench_tiny.py`` puts this directory on ``PYTHONPATH`` for its runs, so worker
+processes load these functions as ``workloads.<name>`` instead of receiving them
+pickled by value. Every function here is tiny on purpose: the benchmark measures
+per-call overhead, not the work.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import h5py
+import numpy as np
+
+
+def f(x):
+    """The tiny call being mapped: one float addition."""
+    return np.float64(x) + 1
+
+
+def write_result(value, path):
+    """Write ``value`` as dataset ``result_0`` of the HDF5 file ``path``, atomically.
+
+    The file is written under ``<path>.partial`` and renamed into place, so a file
+    with the final name is always complete (what acme_like does for each call).
+    """
+    tmp = path + ".partial"
+    with h5py.File(tmp, "w") as h5:
+        h5.create_dataset("result_0", data=value)
+    os.replace(tmp, path)
+    return path
+
+
+def f_to_h5(x, index, directory):
+    """Call ``f(x)`` and write its result to ``<directory>/f_<index>.h5``; return the path."""
+    return write_result(f(x), os.path.join(directory, f"f_{index}.h5"))
+
+
+def read_result(path):
+    """The ``result_0`` value stored in one per-call file."""
+    with h5py.File(path, "r") as h5:
+        return h5["result_0"][()]
+
+
+def warm_imports():
+    """Import what the tasks need, so the first timed task pays no import."""
+    import distributed  # noqa: F401
+    import h5py  # noqa: F401
+    import numpy  # noqa: F401
+
+    return os.getpid()
+
+
+def vmhwm_mb():
+    """Peak resident set size of this process, from ``/proc/self/status`` (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB -> MB (MiB)
+    return float("nan")
+
+
+def cpu_seconds():
+    """CPU time (user + system, all threads) this process has used so far."""
+    return time.process_time()

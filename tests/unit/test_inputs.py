@@ -1,0 +1,158 @@
+"""How arguments become calls: which are split, which are passed whole, and the errors."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+import pytest
+
+from acme_like import InputError, ParallelMap
+from acme_like.inputs import plan_calls
+
+
+def f(x, y, z=3):
+    return x
+
+
+def calls(plan):
+    return [plan.call_arguments(i) for i in range(plan.n_calls)]
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, n_calls, first_call",
+    [
+        (([1, 2, 3], 4), {}, 3, ([1, 4], {})),
+        (((1, 2), 4), {}, 2, ([1, 4], {})),
+        ((range(5), 0), {}, 5, ([0, 0], {})),
+        ((np.arange(4.0), 1), {}, 4, ([0.0, 1], {})),
+        ((np.ones((4, 1)), 1), {}, 4, ([1.0, 1], {})),  # 1-D after squeeze
+        (([1, 2], [3, 4]), {}, 2, ([1, 3], {})),  # zip-style
+        (([1, 2], np.ones((2, 3))), {}, 2, ([1, np.ones((2, 3))], {})),  # 2-D passed whole
+        (([5],), {"y": "text"}, 1, ([5], {"y": "text"})),
+        (([1, 2],), {"y": {"a": 1}, "z": [7, 8]}, 2, ([1], {"y": {"a": 1}, "z": 7})),
+    ],
+)
+def test_split_and_broadcast(args, kwargs, n_calls, first_call):
+    plan = plan_calls(f, args, kwargs)
+    assert plan.n_calls == n_calls
+    got = bound(*plan.call_arguments(0))
+    want = bound(*first_call)
+    assert got.keys() == want.keys()
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name])
+
+
+def bound(args, kwargs, func=f):
+    """The call func(*args, **kwargs) as parameter name -> value."""
+    return dict(inspect.signature(func).bind(*args, **kwargs).arguments)
+
+
+def test_nested_lists_split_along_the_outer_list():
+    plan = plan_calls(f, ([[1, 2], [3, 4], [5, 6]], 0), {})
+    assert [a[0] for a, _ in calls(plan)] == [[1, 2], [3, 4], [5, 6]]
+
+
+def test_different_lengths_name_each_argument_and_the_fix():
+    with pytest.raises(InputError) as caught:
+        plan_calls(f, ([2, 4, 6, 8], np.ones(3)), {})
+    message = str(caught.value)
+    assert message.startswith("automatic input distribution failed: x has 4 elements, y has 3 elements.")
+    assert "Pass n_inputs=3 or n_inputs=4" in message
+    assert isinstance(caught.value, ValueError)
+
+
+def test_nothing_to_split_asks_for_n_inputs():
+    with pytest.raises(InputError, match=r"no argument of f is a list, tuple, range or 1-D array.*Pass n_inputs=N"):
+        plan_calls(f, (1, 2), {})
+
+
+def test_explicit_n_inputs_splits_matching_lengths_and_passes_the_rest_whole():
+    plan = plan_calls(f, ([2, 4, 6, 8], [2, 2]), {}, n_inputs=2)
+    assert calls(plan) == [([[2, 4, 6, 8], 2], {}), ([[2, 4, 6, 8], 2], {})]
+
+
+def test_explicit_n_inputs_repeats_the_call_when_nothing_has_that_length():
+    plan = plan_calls(f, (2, 3), {}, n_inputs=4)
+    assert calls(plan) == [([2, 3], {})] * 4
+    assert plan.split_names == ()
+
+
+def test_keyword_with_list_like_default_of_same_length_is_passed_whole():
+    def g(x, window=(0, 1)):
+        return x
+
+    plan = plan_calls(g, ([1, 2],), {"window": (5, 6)})
+    assert [bound(*c, func=g) for c in calls(plan)] == [{"x": 1, "window": (5, 6)}, {"x": 2, "window": (5, 6)}]
+    plan = plan_calls(g, ([1, 2, 3],), {"window": (5, 6, 7)})  # differs in length from the default
+    assert [bound(*c, func=g)["window"] for c in calls(plan)] == [5, 6, 7]
+
+
+def test_task_id_is_injected_and_a_user_value_ignored():
+    def g(x, taskID=None):
+        return x
+
+    plan = plan_calls(g, ([10, 20],), {"taskID": 99})
+    assert calls(plan) == [([10], {"taskID": 0}), ([20], {"taskID": 1})]
+
+
+def test_varargs_and_var_keywords_are_split_too():
+    def g(*values, **extra):
+        return values
+
+    plan = plan_calls(g, ([1, 2], 5), {"k": [3, 4], "fixed": "a"})
+    assert calls(plan) == [([1, 5], {"k": 3, "fixed": "a"}), ([2, 5], {"k": 4, "fixed": "a"})]
+
+
+def test_partial_functions_and_builtins_without_signature():
+    plan = plan_calls(functools.partial(f, z=10), ([1, 2], 0), {})
+    assert plan.n_calls == 2
+    plan = plan_calls(max, ([1, 5], [4, 2]), {})
+    assert calls(plan) == [([1, 4], {}), ([5, 2], {})]
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (([1, 2],), {}, r"f cannot be called with the arguments given to ParallelMap: missing a required argument: 'y'\. f takes \(x, y, z=3\)"),
+        (([1, 2], 1, 2, 3), {}, r"too many positional arguments\. f takes \(x, y, z=3\)"),
+        (([1, 2], 1), {"w": 1}, r"got an unexpected keyword argument 'w'\. f takes \(x, y, z=3\)"),
+    ],
+)
+def test_arguments_the_function_cannot_take(args, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        plan_calls(f, args, kwargs)
+
+
+@pytest.mark.parametrize(
+    "n_inputs, error, match",
+    [
+        ("many", ValueError, r'n_inputs must be "auto" or a positive integer, got \'many\''),
+        (0, ValueError, r"got 0\."),
+        (-3, ValueError, r"got -3\."),
+        (2.5, ValueError, r"got 2\.5\."),
+        (True, TypeError, r"got bool True"),
+        ({}, TypeError, r"got dict \{\}"),
+    ],
+)
+def test_bad_n_inputs(n_inputs, error, match):
+    with pytest.raises(error, match=match):
+        plan_calls(f, ([1, 2], 0), {}, n_inputs=n_inputs)
+
+
+def test_integral_float_n_inputs_is_accepted():
+    assert plan_calls(f, ([1, 2], 0), {}, n_inputs=2.0).n_calls == 2
+
+
+def test_first_argument_must_be_callable():
+    with pytest.raises(TypeError, match=r"first argument must be the function to call, got int 3"):
+        ParallelMap(3, [1, 2])
+
+
+def test_large_arguments_are_named_in_a_warning():
+    class Small(ParallelMap):
+        _maxArgSize = 1  # MB
+
+    with pytest.warns(UserWarning, match=r"argument y is 2\.0 MB, over the recommended limit of 1\.0 MB"):
+        Small(f, [1, 2], np.zeros((500, 500)), write_worker_results=False)

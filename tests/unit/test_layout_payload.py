@@ -1,0 +1,84 @@
+"""File names of a run, and payloads that round-trip and are never half-written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from acme_like import PayloadError, read_payload
+from acme_like.layout import OutputLayout
+from acme_like.payload import write_payload
+
+
+def test_names_of_every_call_are_distinct_including_1_5_and_15(tmp_path):
+    layout = OutputLayout.for_run(tmp_path, "f")
+    names = {layout.payload_path(i).name for i in (0, 1, 5, 15, 51, 150)}
+    pickles = {layout.pickle_path(i).name for i in (0, 1, 5, 15, 51, 150)}
+    assert names == {"f_0.h5", "f_1.h5", "f_5.h5", "f_15.h5", "f_51.h5", "f_150.h5"}
+    assert pickles == {"f_0.pickle", "f_1.pickle", "f_5.pickle", "f_15.pickle", "f_51.pickle", "f_150.pickle"}
+
+
+def test_default_run_directory_is_timestamped_in_the_working_directory():
+    layout = OutputLayout.for_run(None, "<lambda>", now=dt.datetime(2026, 11, 22, 10, 15, 0, 123456))
+    assert layout.run_dir == Path.cwd() / "ACME_20261122-101500-123456"
+    assert layout.container_path.name == "lambda.h5"
+    assert layout.log_path.name == "ACME_lambda_20261122-101500.log"
+    assert not layout.run_dir.exists()
+
+
+@pytest.mark.parametrize(
+    "result, expected",
+    [
+        (18, 18),
+        (2.5, 2.5),
+        (True, True),
+        ("hello", "hello"),
+        (np.arange(6).reshape(2, 3), np.arange(6).reshape(2, 3)),
+        ([1, 2, 3], np.array([1, 2, 3])),
+        (np.array(["a", "bc"]), np.array(["a", "bc"], dtype=object)),
+        ((1, np.arange(3), "x"), (1, np.arange(3), "x")),
+        ((1, 2.5), (1, 2.5)),  # a tuple of scalars stays two values
+    ],
+)
+def test_round_trip(tmp_path, result, expected):
+    ref = write_payload(tmp_path / "f_0.h5", tmp_path / "f_0.pickle", result)
+    assert ref.fmt == "hdf5"
+    got = read_payload(ref.path)
+    if isinstance(expected, tuple):
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            np.testing.assert_array_equal(g, e)
+    else:
+        np.testing.assert_array_equal(got, expected)
+    assert os.listdir(tmp_path) == ["f_0.h5"]
+
+
+def test_scalars_are_zero_dimensional_datasets(tmp_path):
+    write_payload(tmp_path / "f_0.h5", tmp_path / "f_0.pickle", 18)
+    with h5py.File(tmp_path / "f_0.h5", "r") as h5:
+        assert h5["result_0"].shape == ()
+
+
+@pytest.mark.parametrize("result", [None, {"a": 1}, np.array([{}, 1], dtype=object), [1, "a"], (np.arange(2), None)])
+def test_values_hdf5_cannot_hold_go_to_a_pickle(tmp_path, result):
+    ref = write_payload(tmp_path / "f_15.h5", tmp_path / "f_15.pickle", result)
+    assert (ref.fmt, Path(ref.path).name) == ("pickle", "f_15.pickle")
+    got = read_payload(ref.path)
+    assert type(got) is type(result)
+    assert os.listdir(tmp_path) == ["f_15.pickle"]
+
+
+def test_a_value_nothing_can_store_is_a_clear_error_and_leaves_no_file(tmp_path):
+    with pytest.raises(PayloadError, match=r"can be stored neither in HDF5 nor in a pickle"):
+        write_payload(tmp_path / "f_0.h5", tmp_path / "f_0.pickle", lambda: 1)
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_unwritable_directory_is_a_payload_error(tmp_path):
+    with pytest.raises(PayloadError, match=r"could not write the result file"):
+        write_payload(tmp_path / "missing" / "f_0.h5", tmp_path / "missing" / "f_0.pickle", 1)
