@@ -105,11 +105,8 @@ def resolve_options(
         if path.is_dir():
             raise InputError(f"logfile must be None, True, False or a file name, but {path} is a directory.")
         logfile = str(path.absolute())
-    if client is not None:
-        from distributed import Client
-
-        if not isinstance(client, Client):
-            raise InputTypeError(f"client must be a dask distributed Client or None, got {_type_name(client)}.")
+    if client is not None and not _is_dask_client(client):
+        raise InputTypeError(f"client must be a dask distributed Client or None, got {_type_name(client)}.")
     return Options(
         write_worker_results=write_worker_results,
         output_dir=None if output_dir is None else os.fspath(output_dir),
@@ -120,6 +117,11 @@ def resolve_options(
         logfile=logfile,
         client=client,
     )
+
+
+def _is_dask_client(value: Any) -> bool:
+    # Checked by class name so that this pure layer need not import distributed.
+    return any(cls.__name__ == "Client" and cls.__module__.startswith("distributed") for cls in type(value).__mro__)
 
 
 def _check_memory(text: str) -> None:
