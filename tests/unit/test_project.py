@@ -100,3 +100,22 @@ def test_demo_maps_a_function_and_says_where_the_results_are(tmp_path):
 
     with h5py.File(tmp_path / "demo" / "simulate.h5", "r") as h5:
         assert h5["comp_29"]["result_0"].shape == (1000,)
+
+
+def test_ci_runs_exactly_the_test_command_of_the_readme():
+    readme = (ROOT / "README.rst").read_text()
+    commands = re.findall(r"\.\. code-block:: console\n\n    (.+)\n", readme)
+    test_command = [c for c in commands if "pytest" in c]
+    assert len(test_command) == 1, commands
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_command[0] in ci_lines
+
+
+@pytest.mark.slow
+def test_documentation_builds_without_warnings(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(ROOT / "docs"), str(tmp_path / "html")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (tmp_path / "html" / "migrating.html").exists()
