@@ -8,33 +8,32 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from .errors import InputError, InputTypeError
+from .errors import AcmeLikeWarning, InputError, InputTypeError
+from .stacking import StackSpec, parse_stack
 
-#: ACME keywords this version does not implement; passing one is an error, not a silent no-op.
-UNSUPPORTED_ACME_KEYWORDS = frozenset(
-    {
-        "result_shape",
-        "result_dtype",
-        "single_file",
-        "write_pickle",
-        "partition",
-        "setup_timeout",
-        "setup_interactive",
-        "dryrun",
-        "cleanup_threshold_days",
-    }
-)
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """Where results go: "memory", per-call "hdf5" or "pickle" files, one file, stacked or not."""
+
+    mode: Literal["memory", "hdf5", "pickle"]
+    single_file: bool
+    stack: StackSpec | None
+
+    @property
+    def on_disk(self) -> bool:
+        return self.mode != "memory"
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
     """Every ParallelMap keyword, checked; values that need I/O to resolve stay symbolic."""
 
-    write_worker_results: bool
+    output: OutputSpec
     output_dir: str | None
     n_workers: int | str
     mem_per_worker: str | None
@@ -42,6 +41,15 @@ class Options:
     verbose: bool | None
     logfile: bool | str | None
     client: Any
+    dryrun: bool
+    setup_interactive: bool
+    cleanup_threshold_days: float | None
+    partition: str
+    setup_timeout: float
+
+    @property
+    def write_worker_results(self) -> bool:
+        return self.output.on_disk
 
 
 def _type_name(value: Any) -> str:
@@ -58,13 +66,40 @@ def resolve_options(
     verbose: Any = None,
     logfile: Any = None,
     client: Any = None,
+    result_shape: Any = None,
+    result_dtype: Any = "float",
+    single_file: Any = False,
+    write_pickle: Any = False,
+    dryrun: Any = False,
+    setup_interactive: Any = True,
+    cleanup_threshold_days: Any = None,
+    partition: Any = "auto",
+    setup_timeout: Any = 60,
 ) -> Options:
     """Validate ParallelMap's keywords and return them as one frozen value."""
-    if not isinstance(write_worker_results, bool):
-        raise InputTypeError(
-            f"write_worker_results must be True or False, got {_type_name(write_worker_results)} "
-            f"{write_worker_results!r}."
+    for name, value in (
+        ("write_worker_results", write_worker_results),
+        ("single_file", single_file),
+        ("write_pickle", write_pickle),
+        ("dryrun", dryrun),
+        ("setup_interactive", setup_interactive),
+    ):
+        if not isinstance(value, bool):
+            raise InputTypeError(f"{name} must be True or False, got {_type_name(value)} {value!r}.")
+    output = _output_spec(write_worker_results, result_shape, result_dtype, single_file, write_pickle)
+    if cleanup_threshold_days is not None and (
+        isinstance(cleanup_threshold_days, bool)
+        or not isinstance(cleanup_threshold_days, numbers.Real)
+        or not cleanup_threshold_days >= 0
+    ):
+        raise InputError(
+            f"cleanup_threshold_days must be None or a number of days >= 0 (0 removes every earlier "
+            f"ACME_* run directory), got {cleanup_threshold_days!r}."
         )
+    if not isinstance(partition, str):
+        raise InputTypeError(f'partition must be "auto" or the name of a SLURM partition, got {_type_name(partition)} {partition!r}.')
+    if isinstance(setup_timeout, bool) or not isinstance(setup_timeout, numbers.Real) or not setup_timeout >= 0:
+        raise InputError(f"setup_timeout must be a number of seconds >= 0, got {setup_timeout!r}.")
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
         raise InputTypeError(
             f"output_dir must be None or a path (str or pathlib.Path), got {_type_name(output_dir)} {output_dir!r}."
@@ -108,7 +143,7 @@ def resolve_options(
     if client is not None and not _is_dask_client(client):
         raise InputTypeError(f"client must be a dask distributed Client or None, got {_type_name(client)}.")
     return Options(
-        write_worker_results=write_worker_results,
+        output=output,
         output_dir=None if output_dir is None else os.fspath(output_dir),
         n_workers=n_workers,
         mem_per_worker=mem_per_worker,
@@ -116,7 +151,43 @@ def resolve_options(
         verbose=verbose,
         logfile=logfile,
         client=client,
+        dryrun=dryrun,
+        setup_interactive=setup_interactive,
+        cleanup_threshold_days=None if cleanup_threshold_days is None else float(cleanup_threshold_days),
+        partition=partition,
+        setup_timeout=float(setup_timeout),
     )
+
+
+def _output_spec(
+    write_worker_results: bool, result_shape: Any, result_dtype: Any, single_file: bool, write_pickle: bool
+) -> OutputSpec:
+    if write_pickle and single_file:
+        raise InputError(
+            "write_pickle=True cannot be combined with single_file=True: pickles are one file per "
+            "call. Choose one of them (single_file stores values HDF5 cannot hold as pickled bytes)."
+        )
+    stack = parse_stack(result_shape, result_dtype, in_memory=not write_worker_results)
+    if not write_worker_results:
+        for name, asked in (("single_file", single_file), ("write_pickle", write_pickle)):
+            if asked:
+                warnings.warn(
+                    f"{name}=True has no effect when write_worker_results is False: results are "
+                    f"returned in memory.",
+                    AcmeLikeWarning,
+                    stacklevel=4,
+                )
+        return OutputSpec(mode="memory", single_file=False, stack=stack)
+    if write_pickle:
+        if stack is not None:
+            warnings.warn(
+                "result_shape has no effect with write_pickle=True: each call's return value is "
+                "pickled as it is.",
+                AcmeLikeWarning,
+                stacklevel=4,
+            )
+        return OutputSpec(mode="pickle", single_file=False, stack=None)
+    return OutputSpec(mode="hdf5", single_file=single_file, stack=stack)
 
 
 def _is_dask_client(value: Any) -> bool:

@@ -23,6 +23,7 @@ class PayloadRef:
     fmt: Literal["hdf5", "pickle"]
     n_values: int
     nbytes: int
+    stack_shape: tuple[int, ...] | None = None  # shape of result_0 when results are stacked
 
 
 @dataclass(frozen=True, slots=True)

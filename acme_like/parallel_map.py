@@ -20,19 +20,22 @@ This module holds no validation, HDF5 code or dask calls of its own.
 
 from __future__ import annotations
 
-import inspect
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from .aggregate import build_container
-from .cluster import ClientHandle, acquire_client, cluster_cleanup
+from .aggregate import build_container, stack_in_memory
+from .cluster import ClientHandle, acquire_client, count_workers, running_client
 from .errors import AcmeLikeWarning, InputError, InputTypeError
+from .estimate import Estimate, estimate_run
+from .housekeeping import earlier_runs, remove_earlier_runs
+from .prompt import ask_yes_no, interactive_terminal
 from .inputs import CallPlan, function_name, plan_calls
 from .layout import OutputLayout
 from .log import run_logging
-from .options import UNSUPPORTED_ACME_KEYWORDS, Options, resolve_options
+from .options import Options, resolve_options
 from .outcome import TaskOutcome
 from .progress import Progress
 from .report import task_error, write_failures
@@ -111,10 +114,27 @@ class ParallelMap:
         verbose: bool | None = None,
         logfile: bool | str | None = None,
         client: Any = None,
+        result_shape: Any = None,
+        result_dtype: str = "float",
+        single_file: bool = False,
+        write_pickle: bool = False,
+        dryrun: bool = False,
+        setup_interactive: bool = True,
+        cleanup_threshold_days: float | None = None,
+        partition: str = "auto",
+        setup_timeout: float = 60,
         **kwargs: Any,
     ) -> None:
-        _refuse_unsupported(func, kwargs)
         self.options: Options = resolve_options(
+            result_shape=result_shape,
+            result_dtype=result_dtype,
+            single_file=single_file,
+            write_pickle=write_pickle,
+            dryrun=dryrun,
+            setup_interactive=setup_interactive,
+            cleanup_threshold_days=cleanup_threshold_days,
+            partition=partition,
+            setup_timeout=setup_timeout,
             write_worker_results=write_worker_results,
             output_dir=output_dir,
             n_workers=n_workers,
@@ -128,7 +148,7 @@ class ParallelMap:
         self.func = func
         self.func_name = function_name(func)
         self.layout: OutputLayout | None = None
-        if write_worker_results:
+        if self.options.output.on_disk:
             self.layout = OutputLayout.for_run(self.options.output_dir, self.func_name)
             self.layout.check_free()
         elif output_dir is not None:
@@ -142,6 +162,7 @@ class ParallelMap:
         self._handle: ClientHandle | None = None
         self._released = False
         self._results_container: str | None = None
+        self._estimate: Estimate | None = None
 
     # -- what users read -------------------------------------------------------------------
 
@@ -177,8 +198,12 @@ class ParallelMap:
 
     # -- running ---------------------------------------------------------------------------
 
-    def compute(self, debug: bool = False) -> list[Any]:
-        """Run every call and return the payload paths (or values) in call order.
+    def compute(self, debug: bool = False) -> Any:
+        """Run every call and return what ACME returns for the chosen output mode.
+
+        Per-call files: their paths in call order; ``single_file``: ``[container]``;
+        in memory: the values in call order (with ``result_shape``: one stacked
+        array). ``None`` when the dry run's question was answered "no".
 
         Parameters
         ----------
@@ -193,11 +218,14 @@ class ParallelMap:
         """
         if not isinstance(debug, bool):
             raise InputTypeError(f"debug must be True or False, got {type(debug).__name__} {debug!r}.")
-        context = CallContext(self.func, self.plan.template, self.layout)
         with run_logging(self.options.verbose, self._logfile) as log:
+            if self.options.dryrun and not self._confirm_after_dry_run(log):
+                return None
+            self._tidy_earlier_runs(log)
             if self.layout is not None:
                 self.layout.create()
             self._log_plan(log)
+            context = self._context()
             show = self.options.verbose is not False
             if debug:
                 log.info("Running %d calls of %s one by one in this process (debug mode)", self.n_calls, self.func_name)
@@ -217,6 +245,30 @@ class ParallelMap:
                         self.cleanup(stop_client=True)
                     raise
             return self._collect(outcomes, log)
+
+    def estimate(self, n_samples: int | None = None, seed: int = 0) -> Estimate:
+        """Run a seeded random sample of calls in this process and forecast the whole run.
+
+        Nothing of the sample is kept on disk. The user's exception, if a sampled call
+        raises, propagates unchanged.
+
+        Examples
+        --------
+        >>> est = ParallelMap(f, range(1000), 2, write_worker_results=False).estimate()  # doctest: +SKIP
+        >>> est.wall_seconds, est.peak_bytes_per_call  # doctest: +SKIP
+        """
+        output = self.options.output
+        files_per_call, fixed_files = (0, 1) if output.single_file else (1, 0 if output.mode == "pickle" else 1)
+        return estimate_run(
+            self._context(),
+            self.plan,
+            self.func_name,
+            self._forecast_workers(),
+            files_per_call=files_per_call,
+            fixed_files=fixed_files + (1 if self._logfile is not None else 0),
+            n_samples=n_samples,
+            seed=seed,
+        )
 
     def cleanup(self, stop_client: bool | str | None = None) -> None:
         """Release the client per ``stop_client`` (default: the value given to ParallelMap)."""
@@ -241,21 +293,75 @@ class ParallelMap:
             self._released = False
         return self._handle
 
-    def _collect(self, outcomes: list[TaskOutcome], log: logging.Logger) -> list[Any]:
+    def _context(self) -> CallContext:
+        output = self.options.output
+        return CallContext(
+            self.func, self.plan.template, self.layout, fmt="pickle" if output.mode == "pickle" else "hdf5", stack=output.stack
+        )
+
+    def _forecast_workers(self) -> int:
+        if self._handle is not None and not self._released:
+            return max(1, self._handle.n_workers)
+        client = self.options.client or running_client()
+        if client is not None:
+            return max(1, count_workers(client))
+        wanted = (os.cpu_count() or 1) if self.options.n_workers == "auto" else int(self.options.n_workers)
+        return max(1, min(wanted, self.n_calls))
+
+    def _confirm_after_dry_run(self, log: logging.Logger) -> bool:
+        if self._estimate is None:
+            self._estimate = self.estimate()
+        log.info("%s", self._estimate)
+        if not (self.options.setup_interactive and interactive_terminal()):
+            return True
+        if ask_yes_no(f"Go on with all {self.n_calls} calls of {self.func_name}?", default=True):
+            return True
+        log.info("Stopped after the dry run as asked; nothing was written.")
+        return False
+
+    def _tidy_earlier_runs(self, log: logging.Logger) -> None:
+        if self.layout is None or self.options.output_dir is not None:
+            return
+        base = self.layout.run_dir.parent
+        days = self.options.cleanup_threshold_days
+        if days is not None:
+            log.info("Removing earlier ACME_* run directories in %s older than %g days", base, days)
+            removed = remove_earlier_runs(base, days)
+            log.info("Removed %d earlier run directories", len(removed))
+            return
+        earlier = earlier_runs(base)
+        if len(earlier) > 20:
+            log.warning(
+                "%d earlier ACME_* run directories in %s; pass cleanup_threshold_days=N to remove those "
+                "older than N days (0: all).",
+                len(earlier),
+                base,
+            )
+
+    def _collect(self, outcomes: list[TaskOutcome], log: logging.Logger) -> Any:
+        output = self.options.output
         container = None
         if self.layout is not None:
-            container = str(build_container(self.layout, outcomes, self.func_name))
-            self._results_container = container
-            results = [o.payload.path if o.ok and o.payload else None for o in outcomes]
             pickled = [o.index for o in outcomes if o.ok and o.payload and o.payload.fmt == "pickle"]
-            if pickled:
-                warnings.warn(
-                    f"{len(pickled)} calls of {self.func_name} returned values HDF5 cannot store "
-                    f"and were pickled instead: calls {_list_indices(pickled)}. Read them with "
-                    f"acme_like.read_payload(path) or pickle.load.",
-                    AcmeLikeWarning,
-                    stacklevel=3,
+            if output.mode == "hdf5":
+                container = str(
+                    build_container(self.layout, outcomes, self.func_name, output.stack, output.single_file)
                 )
+                self._results_container = container
+                if pickled:
+                    warnings.warn(
+                        f"{len(pickled)} calls of {self.func_name} returned values HDF5 cannot store "
+                        f"and were pickled instead: calls {_list_indices(pickled)}. The container "
+                        f"lists them in its attribute pickled_calls.",
+                        AcmeLikeWarning,
+                        stacklevel=3,
+                    )
+            if output.single_file:
+                results: Any = [container]
+            else:
+                results = [o.payload.path if o.ok and o.payload else None for o in outcomes]
+        elif output.stack is not None:
+            results = stack_in_memory(outcomes, output.stack)
         else:
             results = [o.value if o.ok else None for o in outcomes]
         failed = [o for o in outcomes if not o.ok]
@@ -264,13 +370,17 @@ class ParallelMap:
             if self.layout is not None:
                 failures = [o.failure for o in failed if o.failure is not None]
                 failures_path = str(write_failures(self.layout.failures_path, self.func_name, self.n_calls, failures))
-            raise task_error(self.func_name, outcomes, results, container, failures_path)
+            listed = results if isinstance(results, list) else [results]
+            raise task_error(self.func_name, outcomes, listed, container, failures_path)
         if container is not None:
             log.info(
-                'Results of %d calls are in %s; open with h5py.File(path)["comp_0"]["result_0"][()]',
+                'Results of %d calls are in %s; open with h5py.File(path)["%s"][()]',
                 self.n_calls,
                 container,
+                "result_0" if output.stack is not None else "comp_0/result_0",
             )
+        elif self.layout is not None:
+            log.info("Results of %d calls are in %s", self.n_calls, self.layout.payload_dir)
         else:
             log.info("Finished %d calls of %s", self.n_calls, self.func_name)
         return results
@@ -293,21 +403,6 @@ class ParallelMap:
         if logfile is True:
             return OutputLayout.for_run(".", self.func_name).log_path
         return None
-
-
-def _refuse_unsupported(func: Callable[..., Any], kwargs: dict[str, Any]) -> None:
-    asked = UNSUPPORTED_ACME_KEYWORDS & kwargs.keys()
-    if not asked:
-        return
-    try:
-        accepted = set(inspect.signature(func).parameters)
-    except (TypeError, ValueError):
-        accepted = set()
-    for name in sorted(asked - accepted):
-        raise InputError(
-            f"ParallelMap does not support ACME's keyword {name} in this version, and "
-            f"{function_name(func)} has no parameter of that name. Remove {name}=..."
-        )
 
 
 def _list_indices(indices: list[int], limit: int = 20) -> str:

@@ -58,9 +58,11 @@ def _hdf5_form(value: Any) -> tuple[Any, Any]:
     raise _NotStorable(f"values of dtype {array.dtype}")
 
 
-def write_payload(h5_path: Path, pickle_path: Path, result: Any) -> PayloadRef:
-    """Store ``result`` at ``h5_path``, or at ``pickle_path`` if HDF5 cannot hold it."""
+def write_payload(h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf5") -> PayloadRef:
+    """Store ``result`` at ``h5_path``, or at ``pickle_path`` if asked or if HDF5 cannot hold it."""
     values = return_values(result)
+    if fmt == "pickle":
+        return _write_pickle(pickle_path, result, len(values))
     try:
         forms = [_hdf5_form(value) for value in values]
     except _NotStorable:
@@ -78,7 +80,8 @@ def write_payload(h5_path: Path, pickle_path: Path, result: Any) -> PayloadRef:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise PayloadError(f"could not write the result file {h5_path}: {exc}") from exc
-    return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=h5_path.stat().st_size)
+    shape = np.shape(forms[0][0]) if forms else None
+    return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=h5_path.stat().st_size, stack_shape=shape)
 
 
 def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:

@@ -18,7 +18,8 @@ from typing import Any, Callable, Sequence
 from .inputs import CallTemplate
 from .layout import OutputLayout
 from .outcome import FAILED, OK, CallFailure, TaskOutcome
-from .payload import write_payload
+from .payload import return_values, write_payload
+from .stacking import StackSpec
 
 #: One call as it travels to a worker: its index and its values for the split slots.
 CallSpec = tuple[int, tuple[Any, ...]]
@@ -31,6 +32,16 @@ class CallContext:
     func: Callable[..., Any]
     template: CallTemplate
     layout: OutputLayout | None  # None: results travel back in memory
+    fmt: str = "hdf5"  # "hdf5" or "pickle" when a layout is given
+    stack: StackSpec | None = None
+
+    def shape_result(self, index: int, result: Any) -> Any:
+        """``result`` with its first value fitted to the declared stack (ShapeMismatch if it does not fit)."""
+        if self.stack is None:
+            return result
+        values = return_values(result)
+        first = self.stack.fit(values[0], index)
+        return (first, *values[1:]) if isinstance(result, tuple) else first
 
 
 def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutcome]:
@@ -43,10 +54,11 @@ def run_call(context: CallContext, index: int, values: Sequence[Any], capture: b
     args, kwargs = context.template.assemble(index, values)
     start = time.perf_counter()
     try:
-        result = context.func(*args, **kwargs)
+        result = context.shape_result(index, context.func(*args, **kwargs))
         payload = None
         if context.layout is not None:
-            payload = write_payload(context.layout.payload_path(index), context.layout.pickle_path(index), result)
+            layout = context.layout
+            payload = write_payload(layout.payload_path(index), layout.pickle_path(index), result, context.fmt)
             result = None
     except Exception as exc:
         if not capture:

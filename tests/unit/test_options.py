@@ -51,11 +51,6 @@ def test_unknown_keywords_go_to_the_function_and_ones_it_cannot_take_are_errors(
         make(colour="red")
 
 
-def test_acme_keywords_of_later_versions_are_refused_clearly():
-    with pytest.raises(InputError, match=r"does not support ACME's keyword result_shape in this version"):
-        make(result_shape=(None,))
-
-
 def test_constructing_creates_nothing(tmp_path):
     make(output_dir=str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()

@@ -1,0 +1,144 @@
+"""The declared shape of stacked results (``result_shape``/``result_dtype``) and fitting values to it.
+
+:func:`parse_stack` checks the keywords once and returns a frozen
+:class:`StackSpec`; :meth:`StackSpec.fit` turns one call's first return value
+into its slot of the stacked array, or says exactly why it does not fit. Pure
+logic: no files, no dask.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, InputTypeError
+
+
+class ShapeMismatch(ValueError):
+    """One call's value does not fit the declared ``result_shape``."""
+
+
+@dataclass(frozen=True, slots=True)
+class StackSpec:
+    """``result_shape`` with its stacking axis (the ``None``) and optional unlimited axis."""
+
+    declared: tuple[Any, ...]
+    axis: int
+    inf_axis: int | None
+    dtype: np.dtype
+
+    @property
+    def slot_shape(self) -> tuple[int, ...]:
+        """The shape of one call's slot; an unlimited axis shows as -1."""
+        return tuple(-1 if d is None or math.isinf(d) else int(d) for i, d in enumerate(self.declared) if i != self.axis)
+
+    @property
+    def slot_inf_axis(self) -> int | None:
+        """The unlimited axis counted within a slot (the stacking axis removed)."""
+        if self.inf_axis is None:
+            return None
+        return self.inf_axis - (1 if self.inf_axis > self.axis else 0)
+
+    def full_shape(self, n_calls: int, inf_extent: int = 0) -> tuple[int, ...]:
+        """The stacked array's shape for ``n_calls`` calls and the longest unlimited extent."""
+        shape = []
+        for i, d in enumerate(self.declared):
+            if i == self.axis:
+                shape.append(n_calls)
+            elif i == self.inf_axis:
+                shape.append(inf_extent)
+            else:
+                shape.append(int(d))
+        return tuple(shape)
+
+    def fill_value(self) -> Any:
+        """What fills slots of failed calls (and the tail of short unlimited rows)."""
+        return np.nan if self.dtype.kind in "fc" else 0
+
+    def fit(self, value: Any, index: int) -> np.ndarray:
+        """Call ``index``'s value as an array of the slot shape and dtype, or ShapeMismatch."""
+        array = np.asarray(value)
+        want = self.slot_shape
+        shaped = _reshape_like(array, want)
+        if shaped is None:
+            shown = tuple("any" if d == -1 else d for d in want)
+            raise ShapeMismatch(
+                f"call {index} returned a value of shape {array.shape}, but result_shape="
+                f"{_show(self.declared)} declares {shown} for each call (the None axis removed)."
+            )
+        try:
+            return shaped.astype(self.dtype, casting="same_kind" if self.dtype.kind in "biuf" else "unsafe")
+        except (TypeError, ValueError) as exc:
+            raise ShapeMismatch(
+                f"call {index} returned values of dtype {array.dtype}, which cannot be stored as "
+                f"result_dtype {self.dtype}: {exc}"
+            ) from None
+
+
+def _reshape_like(array: np.ndarray, want: tuple[int, ...]) -> np.ndarray | None:
+    """``array`` in the wanted shape (-1: any length) if it is that shape up to axes of length 1."""
+    if len(array.shape) == len(want) and all(w in (-1, a) for a, w in zip(array.shape, want)):
+        return array
+    squeezed = tuple(a for a in array.shape if a != 1)
+    fixed = [w for w in want if w != 1]
+    if len(squeezed) != len(fixed) or not all(w in (-1, a) for a, w in zip(squeezed, fixed)):
+        return None
+    if -1 in want:
+        free = want.index(-1)
+        known = math.prod(w for w in want if w != -1)
+        target = list(want)
+        target[free] = array.size // known if known else 0
+        return array.reshape(target)
+    return array.reshape(want)
+
+
+def _show(declared: tuple[Any, ...]) -> str:
+    parts = ["None" if d is None else "np.inf" if math.isinf(d) else str(int(d)) for d in declared]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def parse_stack(result_shape: Any, result_dtype: Any, in_memory: bool) -> StackSpec | None:
+    """Check ``result_shape``/``result_dtype``; None when no stacking was asked for."""
+    if result_shape is None:
+        return None
+    if not isinstance(result_shape, (tuple, list)):
+        raise InputTypeError(
+            f"result_shape must be None or a tuple such as (None, 3), got {type(result_shape).__name__} {result_shape!r}."
+        )
+    declared = tuple(result_shape)
+    nones = [i for i, d in enumerate(declared) if d is None]
+    if len(nones) != 1:
+        raise InputError(
+            f"result_shape must contain exactly one None (the axis along which calls are stacked), "
+            f"got {declared!r} with {len(nones)}."
+        )
+    for d in declared:
+        if d is None:
+            continue
+        if isinstance(d, bool) or not isinstance(d, numbers.Real):
+            raise InputError(f"result_shape must hold only None, non-negative integers and np.inf, got {d!r} in {declared!r}.")
+        if not math.isinf(d) and (math.isnan(d) or d < 0 or int(d) != d):
+            raise InputError(f"result_shape must hold only None, non-negative integers and np.inf, got {d!r} in {declared!r}.")
+    infs = [i for i, d in enumerate(declared) if d is not None and math.isinf(d)]
+    if any(declared[i] < 0 for i in infs):
+        raise InputError(f"result_shape may use np.inf (unlimited), not -np.inf, got {declared!r}.")
+    if len(infs) > 1:
+        raise InputError(f"result_shape may have at most one unlimited axis (np.inf), got {declared!r}.")
+    if infs and in_memory:
+        raise InputError(
+            "result_shape with np.inf (an unlimited axis) needs results on disk: pass "
+            "write_worker_results=True, or give that axis its size."
+        )
+    if not isinstance(result_dtype, str):
+        raise InputTypeError(f'result_dtype must be a NumPy dtype name such as "float32", got {type(result_dtype).__name__} {result_dtype!r}.')
+    try:
+        dtype = np.dtype(result_dtype)
+    except TypeError:
+        raise InputError(f'result_dtype must be a NumPy dtype name such as "float32", got {result_dtype!r}.') from None
+    if dtype.kind not in "biufc":
+        raise InputError(f"result_dtype must be a numeric or boolean dtype to stack results, got {result_dtype!r} ({dtype}).")
+    return StackSpec(declared=declared, axis=nones[0], inf_axis=infs[0] if infs else None, dtype=dtype)
