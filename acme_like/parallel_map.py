@@ -218,33 +218,41 @@ class ParallelMap:
         """
         if not isinstance(debug, bool):
             raise InputTypeError(f"debug must be True or False, got {type(debug).__name__} {debug!r}.")
+        fresh_log = self._logfile is not None and not self._logfile.exists()
+        fresh_dir = self.layout is not None and not self.layout.run_dir.exists()
         with run_logging(self.options.verbose, self._logfile) as log:
-            if self.options.dryrun and not self._confirm_after_dry_run(log):
-                return None
-            self._tidy_earlier_runs(log)
-            if self.layout is not None:
-                self.layout.create()
-            self._log_plan(log)
-            context = self._context()
-            show = self.options.verbose is not False
-            if debug:
-                log.info("Running %d calls of %s one by one in this process (debug mode)", self.n_calls, self.func_name)
+            if not self.options.dryrun or self._confirm_after_dry_run(log):
+                return self._run(debug, log)
+        # Declined after the dry run: leave nothing behind, not even the log of the estimate.
+        if fresh_log and self._logfile is not None:
+            self._logfile.unlink(missing_ok=True)
+        if fresh_dir and self.layout is not None and self.layout.run_dir.exists() and not any(self.layout.run_dir.iterdir()):
+            self.layout.run_dir.rmdir()
+        return None
+
+    def _run(self, debug: bool, log: logging.Logger) -> Any:
+        self._tidy_earlier_runs(log)
+        if self.layout is not None:
+            self.layout.create()
+        self._log_plan(log)
+        context = self._context()
+        show = self.options.verbose is not False
+        if debug:
+            log.info("Running %d calls of %s one by one in this process (debug mode)", self.n_calls, self.func_name)
+            with Progress(self.n_calls, self.func_name, show) as progress:
+                outcomes = run_sequential(context, self.plan, progress)
+        else:
+            handle = self._acquire()
+            log.info("Preparing %d parallel calls of %s using %d workers", self.n_calls, self.func_name, handle.n_workers)
+            try:
                 with Progress(self.n_calls, self.func_name, show) as progress:
-                    outcomes = run_sequential(context, self.plan, progress)
-            else:
-                handle = self._acquire()
-                log.info(
-                    "Preparing %d parallel calls of %s using %d workers", self.n_calls, self.func_name, handle.n_workers
-                )
-                try:
-                    with Progress(self.n_calls, self.func_name, show) as progress:
-                        outcomes = run_on_client(handle.client, context, self.plan, progress)
-                except KeyboardInterrupt:
-                    log.warning("Interrupted: pending calls cancelled; finished results are kept.")
-                    if handle.owned:
-                        self.cleanup(stop_client=True)
-                    raise
-            return self._collect(outcomes, log)
+                    outcomes = run_on_client(handle.client, context, self.plan, progress)
+            except KeyboardInterrupt:
+                log.warning("Interrupted: pending calls cancelled; finished results are kept.")
+                if handle.owned:
+                    self.cleanup(stop_client=True)
+                raise
+        return self._collect(outcomes, log)
 
     def estimate(self, n_samples: int | None = None, seed: int = 0) -> Estimate:
         """Run a seeded random sample of calls in this process and forecast the whole run.

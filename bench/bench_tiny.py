@@ -35,6 +35,7 @@ import argparse
 import datetime as _dt
 import gc
 import hashlib
+import io
 import json
 import os
 import platform
@@ -43,6 +44,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -194,16 +196,21 @@ def _verify(name: str, n: int, run: dict) -> dict:
     return check
 
 
-def _source_fingerprint() -> dict:
-    """Which acme_like was measured: its location and a hash of its sources."""
-    import acme_like
-
-    package = Path(acme_like.__file__).resolve().parent
+def _hash_package(package: Path) -> str:
+    """A short hash of a package's ``*.py`` sources (names and contents)."""
     digest = hashlib.sha256()
     for path in sorted(package.glob("*.py")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
-    return {"path": str(package), "version": acme_like.__version__, "sources_sha256": digest.hexdigest()[:16]}
+    return digest.hexdigest()[:16]
+
+
+def _source_fingerprint() -> dict:
+    """Which acme_like this process imported: its location, version and source hash."""
+    import acme_like
+
+    package = Path(acme_like.__file__).resolve().parent
+    return {"path": str(package), "version": acme_like.__version__, "sources_sha256": _hash_package(package)}
 
 
 def child_main(args: argparse.Namespace) -> None:
@@ -286,9 +293,38 @@ def _wait_for_quiet(threshold: float, budget: float) -> dict:
     return {"waited_seconds": round(time.perf_counter() - start, 1), "cpu_percent_before": busy}
 
 
+def _snapshot_acme_like(ref: str, dest: Path) -> dict:
+    """Freeze the acme_like every run imports: a copy of the working tree, or a git revision.
+
+    The copy goes to ``dest/acme_like`` and ``dest`` is put first on the runs'
+    ``PYTHONPATH``, so edits made to the repository while the benchmark runs do not
+    change what is measured halfway through.
+    """
+    dest.mkdir(parents=True)
+    if ref == "worktree":
+        import acme_like
+
+        source = Path(acme_like.__file__).resolve().parent
+        shutil.copytree(source, dest / "acme_like", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        info = {"source": "working tree (copied at start)", "copied_from": str(source)}
+    else:
+        commit = _git("rev-parse", "--verify", f"{ref}^{{commit}}")
+        if commit is None:
+            raise SystemExit(f"--acme-like-ref {ref!r} is not a commit of {REPO_DIR}")
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit, "acme_like"], cwd=REPO_DIR, capture_output=True, check=True
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(dest, filter="data")
+        info = {"source": f"git revision {ref}", "commit": commit}
+    info["sources_sha256"] = _hash_package(dest / "acme_like")
+    return info
+
+
 def _run_child(name: str, n: int, workdir: Path, args: argparse.Namespace) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BENCH_DIR), env.get("PYTHONPATH", "")) if p)
+    paths = (args.snapshot_dir, str(BENCH_DIR), env.get("PYTHONPATH", ""))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     env["PYTHONUNBUFFERED"] = "1"
     command = [
         sys.executable,
@@ -486,8 +522,6 @@ def _machine(tmp_root: str) -> dict:
     import psutil
     import tornado
 
-    import acme_like
-
     memory = psutil.virtual_memory().total
     return {
         "cpu_count": os.cpu_count(),
@@ -502,7 +536,7 @@ def _machine(tmp_root: str) -> dict:
             "h5py": h5py.__version__,
             "hdf5": h5py.version.hdf5_version,
             "numpy": numpy.__version__,
-            "acme_like": acme_like.__version__,
+            "acme_like": None,  # filled in from what the runs imported
             "cloudpickle": cloudpickle.__version__,
             "msgpack": ".".join(map(str, msgpack.version)),
             "tornado": tornado.version,
@@ -521,6 +555,12 @@ def parent_main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     tmp_root = tempfile.mkdtemp(prefix="acme_like-bench-tiny-")
     started = _dt.datetime.now().astimezone()
+    try:
+        measured = _snapshot_acme_like(args.acme_like_ref, Path(tmp_root) / "snapshot")
+    except BaseException:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+        raise
+    args.snapshot_dir = str(Path(tmp_root) / "snapshot")
     result: dict = {
         "benchmark": "tiny",
         "started": started.isoformat(timespec="seconds"),
@@ -539,7 +579,11 @@ def parent_main(args: argparse.Namespace) -> int:
             "order": "A B C D E on even repeats, E D C B A on odd ones",
         },
         "machine": _machine(tmp_root),
-        "git": {"head": _git("rev-parse", "HEAD"), "acme_like_dirty": bool(_git("status", "--porcelain", "acme_like"))},
+        "git": {
+            "head": _git("rev-parse", "HEAD"),
+            "acme_like_dirty_at_start": bool(_git("status", "--porcelain", "acme_like")),
+        },
+        "acme_like_measured": measured,
         "loadavg_start": os.getloadavg(),
         "runs": [],
     }
@@ -570,9 +614,15 @@ def parent_main(args: argparse.Namespace) -> int:
     result["finished"] = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
     result["loadavg_end"] = os.getloadavg()
     fingerprints = sorted({r["acme_like"]["sources_sha256"] for r in result["runs"] if "acme_like" in r})
-    result["acme_like_sources_sha256"] = fingerprints
-    if len(fingerprints) > 1:
-        print(f"!! acme_like's sources changed during the benchmark: {fingerprints}", file=sys.stderr)
+    versions = sorted({r["acme_like"]["version"] for r in result["runs"] if "acme_like" in r})
+    result["machine"]["versions"]["acme_like"] = versions[0] if len(versions) == 1 else versions
+    result["acme_like_sources_sha256_imported"] = fingerprints
+    if fingerprints != [measured["sources_sha256"]]:
+        print(
+            f"!! the runs imported acme_like sources {fingerprints}, not the snapshot "
+            f"{measured['sources_sha256']}: check PYTHONPATH and the editable install",
+            file=sys.stderr,
+        )
     medians = _summarise(result["runs"], names, args.n)
     result["medians"] = medians
     floor_divisor = float(args.workers)
@@ -618,6 +668,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--quiet-budget", type=float, default=30.0, help="but wait at most this many seconds per run (default 30)"
+    )
+    parser.add_argument(
+        "--acme-like-ref",
+        default="worktree",
+        help="acme_like to measure: 'worktree' (a copy of the installed sources taken at start,\n"
+        "the default) or a git revision such as HEAD",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)

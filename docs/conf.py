@@ -34,7 +34,6 @@ napoleon_use_rtype = False
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-autodoc_default_options = {"show-inheritance": True}
 
 html_theme = "alabaster"
 html_theme_options = {

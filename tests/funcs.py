@@ -49,3 +49,20 @@ def slow(x, seconds=0.2):
 
 def total(vector, offset=0):
     return float(np.sum(vector)) + offset
+
+
+def vector(x, n=3):
+    return np.full(n, float(x)), x * 2
+
+
+def ramp(n):
+    return np.arange(float(n))
+
+
+def dict_for_1_and_15(x):
+    return {"x": x} if x in (1, 15) else x
+
+
+def allocate(x, mb=20):
+    block = np.ones(mb * 2**20 // 8)
+    return float(block.sum()) + x
