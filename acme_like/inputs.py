@@ -201,6 +201,8 @@ def _bind(
 
     params = signature.parameters
     task_id = TASK_ID in params and params[TASK_ID].kind is not inspect.Parameter.POSITIONAL_ONLY
+    # Parameters after taskID are passed by name, so the injected index cannot collide with them.
+    after_task_id = set(list(params)[list(params).index(TASK_ID) + 1 :]) if task_id else set()
     if task_id:
         kwargs = {key: value for key, value in kwargs.items() if key != TASK_ID}
         signature = signature.replace(parameters=[p for p in params.values() if p.name != TASK_ID])
@@ -216,6 +218,7 @@ def _bind(
     slots: list[_Slot] = []
     gap = False
     for param in signature.parameters.values():
+        gap = gap or param.name in after_task_id
         if param.name not in bound.arguments:
             gap = gap or param.kind in _POSITIONAL
             continue

@@ -46,6 +46,7 @@ class Options:
     cleanup_threshold_days: float | None
     partition: str
     setup_timeout: float
+    batch_size: int | str
 
     @property
     def write_worker_results(self) -> bool:
@@ -75,6 +76,7 @@ def resolve_options(
     cleanup_threshold_days: Any = None,
     partition: Any = "auto",
     setup_timeout: Any = 60,
+    batch_size: Any = "auto",
 ) -> Options:
     """Validate ParallelMap's keywords and return them as one frozen value."""
     for name, value in (
@@ -100,6 +102,8 @@ def resolve_options(
         raise InputTypeError(f'partition must be "auto" or the name of a SLURM partition, got {_type_name(partition)} {partition!r}.')
     if isinstance(setup_timeout, bool) or not isinstance(setup_timeout, numbers.Real) or not setup_timeout >= 0:
         raise InputError(f"setup_timeout must be a number of seconds >= 0, got {setup_timeout!r}.")
+    if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise InputError(f'batch_size must be "auto" or a positive integer (calls per task), got {batch_size!r}.')
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
         raise InputTypeError(
             f"output_dir must be None or a path (str or pathlib.Path), got {_type_name(output_dir)} {output_dir!r}."
@@ -156,6 +160,7 @@ def resolve_options(
         cleanup_threshold_days=None if cleanup_threshold_days is None else float(cleanup_threshold_days),
         partition=partition,
         setup_timeout=float(setup_timeout),
+        batch_size=batch_size,
     )
 
 

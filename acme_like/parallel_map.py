@@ -87,6 +87,10 @@ class ParallelMap:
         a path: log there.
     client : distributed.Client, optional
         The dask client to run on; default: the running default client, if any.
+    batch_size : int or "auto"
+        Calls per dask task. "auto" measures a few calls first and then sends short
+        calls in batches of about 0.2 s of work (long calls one by one); every call
+        keeps its own result, failure record and place in the output.
 
     Examples
     --------
@@ -123,6 +127,7 @@ class ParallelMap:
         cleanup_threshold_days: float | None = None,
         partition: str = "auto",
         setup_timeout: float = 60,
+        batch_size: int | str = "auto",
         **kwargs: Any,
     ) -> None:
         self.options: Options = resolve_options(
@@ -135,6 +140,7 @@ class ParallelMap:
             cleanup_threshold_days=cleanup_threshold_days,
             partition=partition,
             setup_timeout=setup_timeout,
+            batch_size=batch_size,
             write_worker_results=write_worker_results,
             output_dir=output_dir,
             n_workers=n_workers,
@@ -144,7 +150,7 @@ class ParallelMap:
             logfile=logfile,
             client=client,
         )
-        self.plan: CallPlan = plan_calls(func, args, kwargs, n_inputs, max_arg_bytes=self._maxArgSize * 2**20)
+        self.plan: CallPlan = plan_calls(func, args, kwargs, n_inputs, max_arg_bytes=self._maxArgSize * 10**6)
         self.func = func
         self.func_name = function_name(func)
         self.layout: OutputLayout | None = None
@@ -233,6 +239,7 @@ class ParallelMap:
     def _run(self, debug: bool, log: logging.Logger) -> Any:
         self._tidy_earlier_runs(log)
         if self.layout is not None:
+            self.layout.check_free()  # also guards a second compute() of this ParallelMap
             self.layout.create()
         self._log_plan(log)
         context = self._context()
@@ -240,13 +247,21 @@ class ParallelMap:
         if debug:
             log.info("Running %d calls of %s one by one in this process (debug mode)", self.n_calls, self.func_name)
             with Progress(self.n_calls, self.func_name, show) as progress:
-                outcomes = run_sequential(context, self.plan, progress)
+                outcomes = run_sequential(context, self.plan, range(self.n_calls), progress)
         else:
             handle = self._acquire()
             log.info("Preparing %d parallel calls of %s using %d workers", self.n_calls, self.func_name, handle.n_workers)
             try:
                 with Progress(self.n_calls, self.func_name, show) as progress:
-                    outcomes = run_on_client(handle.client, context, self.plan, progress)
+                    outcomes = run_on_client(
+                        handle.client,
+                        context,
+                        self.plan,
+                        range(self.n_calls),
+                        progress,
+                        batch_size=self.options.batch_size,
+                        n_workers=max(1, handle.n_workers),
+                    )
             except KeyboardInterrupt:
                 log.warning("Interrupted: pending calls cancelled; finished results are kept.")
                 if handle.owned:
@@ -283,7 +298,8 @@ class ParallelMap:
         if self._handle is None or self._released:
             return
         self._released = True
-        self._handle.release(self.options.stop_client if stop_client is None else stop_client)
+        with run_logging(self.options.verbose, self._logfile if self._logfile and self._logfile.exists() else None):
+            self._handle.release(self.options.stop_client if stop_client is None else stop_client)
 
     def __enter__(self) -> "ParallelMap":
         return self
@@ -397,6 +413,8 @@ class ParallelMap:
         split = ", ".join(self.plan.split_names) or "none (the same call repeated)"
         shared = ", ".join(self.plan.shared_names) or "none"
         log.debug("Split across calls: %s; passed whole to every call: %s", split, shared)
+        if not self.plan.split_names:
+            log.info("No argument has %d elements: all %d calls get the same arguments", self.n_calls, self.n_calls)
         if self._logfile is not None:
             log.debug("Log file: %s", self._logfile)
 

@@ -44,7 +44,10 @@ def _hdf5_form(value: Any) -> tuple[Any, Any]:
     if isinstance(value, (bool, numbers.Number, np.generic)) and not isinstance(value, np.object_):
         array = np.asarray(value)
     elif isinstance(value, (np.ndarray, list)):
-        array = np.asarray(value)
+        try:
+            array = np.asarray(value)
+        except ValueError:  # ragged nesting such as [[1, 2], [3]]
+            raise _NotStorable("a ragged list") from None
     else:
         raise _NotStorable(type(value).__name__)
     if array.dtype.kind == "U":

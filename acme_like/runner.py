@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from distributed import Client, as_completed
 
@@ -20,44 +20,63 @@ from .inputs import CallPlan, function_name
 from .layout import safe_stem
 from .outcome import FAILED, CallFailure, TaskOutcome
 from .progress import Progress
+from .batching import choose_batch_size, probe_count, split
 from .worker import CallContext, CallSpec, run_call, run_calls
 
 logger = logging.getLogger(__name__)
 
 
-def batches(plan: CallPlan, batch_size: int) -> Iterator[tuple[CallSpec, ...]]:
-    """The calls of ``plan`` in consecutive batches of ``batch_size``."""
-    for first in range(0, plan.n_calls, batch_size):
-        last = min(first + batch_size, plan.n_calls)
-        yield tuple((index, plan.call_values(index)) for index in range(first, last))
-
-
-def run_sequential(context: CallContext, plan: CallPlan, progress: Progress) -> list[TaskOutcome]:
+def run_sequential(
+    context: CallContext, plan: CallPlan, indices: Sequence[int], progress: Progress
+) -> list[TaskOutcome]:
     """Call ``func`` in a plain loop in this process; the first exception propagates unchanged."""
     outcomes = []
-    for index in range(plan.n_calls):
+    for index in indices:
         outcomes.append(run_call(context, index, plan.call_values(index), capture=False))
         progress.advance(1, 0)
     return outcomes
 
 
 def run_on_client(
-    client: Client, context: CallContext, plan: CallPlan, progress: Progress, batch_size: int = 1
+    client: Client,
+    context: CallContext,
+    plan: CallPlan,
+    indices: Sequence[int],
+    progress: Progress,
+    batch_size: int | str = "auto",
+    n_workers: int = 1,
 ) -> list[TaskOutcome]:
-    """Run every call as tasks on ``client``; return the outcomes in call order."""
+    """Run the calls ``indices`` as tasks on ``client``; return their outcomes in that order.
+
+    With ``batch_size="auto"`` a few single-call tasks measure the call time first; the
+    rest then travel in batches that carry about 0.2 s of work each, submitted at once.
+    """
     run_id = uuid.uuid4().hex[:12]
     prefix = f"{safe_stem(function_name(plan.func))}-{run_id}"
     # One scatter of func and the shared arguments: each worker deserialises them once,
     # tasks carry only their own per-call values.
     [shared] = client.scatter([context], broadcast=True, hash=False)
-    groups = list(batches(plan, batch_size))
-    keys = [f"{prefix}-{group[0][0]}" for group in groups]
-    futures = client.map(run_calls, [shared] * len(groups), groups, key=keys, pure=False)
-    by_key = {future.key: group for future, group in zip(futures, groups)}
-    outcomes: list[TaskOutcome | None] = [None] * plan.n_calls
+    pending = list(indices)
+    groups: dict[str, tuple[CallSpec, ...]] = {}
+
+    def submit(chunks: list[Sequence[int]]) -> list[Any]:
+        specs = [tuple((i, plan.call_values(i)) for i in chunk) for chunk in chunks]
+        keys = [f"{prefix}-{spec[0][0]}" for spec in specs]
+        groups.update(zip(keys, specs))
+        return client.map(run_calls, [shared] * len(specs), specs, key=keys, pure=False)
+
+    if batch_size == "auto":
+        n_probe = probe_count(len(pending), n_workers)
+        first, pending = pending[:n_probe], pending[n_probe:]
+        futures = submit([[i] for i in first])
+    else:
+        futures = submit(list(split(pending, int(batch_size))))
+        pending = []
+    outcomes: dict[int, TaskOutcome] = {}
+    completed = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
     try:
-        for future, result in as_completed(futures, loop=client.loop, with_results=True, raise_errors=False):
-            group = by_key[future.key]
+        for future, result in completed:
+            group = groups.pop(future.key)
             if isinstance(result, list):
                 batch_outcomes = result
             else:  # the task itself failed: its worker was lost, or our wrapper broke
@@ -67,12 +86,21 @@ def run_on_client(
             n_failed = sum(1 for o in batch_outcomes if not o.ok)
             progress.advance(len(batch_outcomes) - n_failed, n_failed)
             future.release()
+            if pending:  # the probes have measured the call time: batch the rest
+                timed = [o.seconds for o in outcomes.values() if o.ok]
+                mean = sum(timed) / len(timed) if timed else 0.0
+                size = choose_batch_size(mean, len(pending), n_workers)
+                logger.debug("%.2g s per call: %d calls per task for the remaining %d calls", mean, size, len(pending))
+                more = submit(list(split(pending, size)))
+                pending = []
+                futures.extend(more)
+                completed.update(more)
     except BaseException:
         client.cancel(futures, force=True)
         raise
     finally:
         client.cancel([shared], force=True)
-    return [o for o in outcomes if o is not None]
+    return [outcomes[i] for i in indices]
 
 
 def _lost(context: CallContext, index: int, values: Sequence[Any], error: Any) -> TaskOutcome:

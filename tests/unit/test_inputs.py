@@ -156,3 +156,14 @@ def test_large_arguments_are_named_in_a_warning():
 
     with pytest.warns(UserWarning, match=r"argument y is 2\.0 MB, over the recommended limit of 1\.0 MB"):
         Small(f, [1, 2], np.zeros((500, 500)), write_worker_results=False)
+
+
+def test_task_id_before_other_parameters_does_not_collide():
+    def g(taskID, x, y=0):
+        return x
+
+    plan = plan_calls(g, ([10, 20], 5), {})
+    assert [bound(*c, func=g) for c in calls(plan)] == [
+        {"taskID": 0, "x": 10, "y": 5},
+        {"taskID": 1, "x": 20, "y": 5},
+    ]

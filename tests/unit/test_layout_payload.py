@@ -82,3 +82,9 @@ def test_a_value_nothing_can_store_is_a_clear_error_and_leaves_no_file(tmp_path)
 def test_an_unwritable_directory_is_a_payload_error(tmp_path):
     with pytest.raises(PayloadError, match=r"could not write the result file"):
         write_payload(tmp_path / "missing" / "f_0.h5", tmp_path / "missing" / "f_0.pickle", 1)
+
+
+def test_ragged_lists_go_to_a_pickle(tmp_path):
+    ref = write_payload(tmp_path / "f_0.h5", tmp_path / "f_0.pickle", [[1, 2], [3]])
+    assert ref.fmt == "pickle"
+    assert read_payload(ref.path) == [[1, 2], [3]]

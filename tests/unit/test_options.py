@@ -68,3 +68,15 @@ def test_an_earlier_runs_results_are_never_overwritten(tmp_path):
 def test_output_dir_is_ignored_in_memory_with_a_warning():
     with pytest.warns(UserWarning, match="output_dir has no effect when write_worker_results is False"):
         make(write_worker_results=False, output_dir="unused")
+
+
+def test_a_second_compute_never_overwrites_the_first(tmp_path):
+    with make(output_dir=tmp_path / "out") as pmap:
+        pmap.compute(debug=True)
+        with pytest.raises(InputError, match="already holds results of an earlier run of add"):
+            pmap.compute(debug=True)
+
+
+def test_batch_size_must_be_auto_or_positive():
+    with pytest.raises(ValueError, match=r'batch_size must be "auto" or a positive integer \(calls per task\), got 0'):
+        make(batch_size=0)

@@ -1,0 +1,49 @@
+"""Calls travelling in batches keep their own results, failures and places."""
+
+from __future__ import annotations
+
+import pytest
+from distributed import get_task_stream
+
+import funcs
+from acme_like import ParallelMap, TaskError, read_payload
+from acme_like.batching import choose_batch_size, probe_count
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("batch_size", [3, "auto"])
+def test_batched_calls_keep_their_own_results_and_failures(processes_client, batch_size):
+    with pytest.raises(TaskError) as caught:
+        with ParallelMap(funcs.fail_on_odd, list(range(40)), client=processes_client, batch_size=batch_size,
+                         output_dir="b") as pmap:
+            pmap.compute()
+    error = caught.value
+    assert error.failed_indices == list(range(1, 40, 2))
+    assert [f.message for f in error.failures[:2]] == ["odd input 1", "odd input 3"]
+    assert [read_payload(p) for p in error.results[::2]] == [10 * i for i in range(0, 40, 2)]
+
+
+def test_tiny_calls_share_tasks_automatically(processes_client):
+    with get_task_stream(processes_client) as stream:
+        with ParallelMap(funcs.add, list(range(400)), 1, client=processes_client, write_worker_results=False) as pmap:
+            values = pmap.compute()
+    assert values == [(x + 1) * 3 for x in range(400)]
+    tasks = [t for t in stream.data if t["key"].startswith("add-")]
+    assert len(tasks) < 100  # 400 calls, far fewer tasks
+
+
+def test_slow_calls_are_not_batched(processes_client):
+    with get_task_stream(processes_client) as stream:
+        with ParallelMap(funcs.slow, list(range(8)), seconds=0.3, client=processes_client, write_worker_results=False) as pmap:
+            assert pmap.compute() == list(range(8))
+    assert len([t for t in stream.data if t["key"].startswith("slow-")]) == 8
+
+
+@pytest.mark.parametrize(
+    "seconds, remaining, workers, size",
+    [(0.0001, 100_000, 2, 2000), (0.0001, 1000, 2, 125), (0.5, 1000, 2, 1), (0.01, 10_000, 4, 20)],
+)
+def test_batch_size_carries_work_but_keeps_the_load_balanced(seconds, remaining, workers, size):
+    assert choose_batch_size(seconds, remaining, workers) == size
+    assert probe_count(3, 2) == 3 and probe_count(100, 2) == 4
