@@ -7,10 +7,12 @@ The flow, each stage producing a frozen value the next one reads::
       plan    = plan_calls(func, args, kw)  -> CallPlan      (n_calls decided here, once)
       layout  = OutputLayout.for_run(...)   -> OutputLayout  (every path of the run)
     pmap.compute()
+      dryrun:  estimate = estimate_run(...)  a sample of calls here; maybe ask whether to go on
+      tidy earlier ACME_* run directories when asked (cleanup_threshold_days)
       layout.create()
       debug:  outcomes = run_sequential(...)      a plain loop in this process
       else:   handle   = acquire_client(...)      -> ClientHandle(client, owned)
-              outcomes = run_on_client(...)       one scatter, one map, completion events
+              outcomes = run_on_client(...)       one scatter, bulk maps of batches, completion events
       container = build_container(layout, outcomes)   in the parent, after the work
       failures  -> failures file + TaskError          the good results are already on disk
     __exit__: handle.release()              closes only what ParallelMap started
@@ -87,6 +89,27 @@ class ParallelMap:
         a path: log there.
     client : distributed.Client, optional
         The dask client to run on; default: the running default client, if any.
+    result_shape : tuple, optional
+        Stack the first return value of every call into one dataset ``result_0`` of the
+        container: exactly one ``None`` marks the axis along which calls are stacked, and
+        one ``np.inf`` may mark an axis of varying length. On disk a virtual dataset with
+        relative sources (a real one with ``single_file``); in memory, one array.
+    result_dtype : str
+        NumPy dtype of the stacked dataset (default "float", i.e. float64).
+    single_file : bool
+        Put every call's results into the container itself; no payload files remain.
+    write_pickle : bool
+        Pickle each call's return value to ``<func>_<i>.pickle`` instead of HDF5.
+    dryrun : bool
+        Before the run, run a random sample of calls here and report time, memory and
+        output size with a forecast; at a terminal, ask whether to go on.
+    setup_interactive : bool
+        Allow questions at the terminal (only asked when stdin is a terminal).
+    cleanup_threshold_days : float, optional
+        Remove earlier ``ACME_<time>`` run directories in the working directory older
+        than this many days (0: all of them) before the run.
+    partition, setup_timeout
+        ACME's SLURM keywords; checked, and used when running on SLURM.
     batch_size : int or "auto"
         Calls per dask task. "auto" measures a few calls first and then sends short
         calls in batches of about 0.2 s of work (long calls one by one); every call
