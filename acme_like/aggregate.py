@@ -65,7 +65,7 @@ def _inf_extent(stack: StackSpec, done: Sequence[tuple[int, PayloadRef]]) -> int
     axis = stack.slot_inf_axis
     if axis is None:
         return 0
-    return max((ref.stack_shape[axis] for _, ref in done if ref.fmt == "hdf5" and ref.stack_shape), default=0)
+    return max((ref.stack_shape[axis] for _, ref in done if ref.fmt != "pickle" and ref.stack_shape), default=0)
 
 
 def _slot(stack: StackSpec, index: int, shape: tuple[int, ...]) -> tuple[Any, ...]:
@@ -125,6 +125,18 @@ def _virtual_stack(
 
 
 def _copy_into(h5: h5py.File, done: Sequence[tuple[int, PayloadRef]], stack: StackSpec | None, n_calls: int) -> None:
+    kept = {ref.path for _, ref in done if ref.fmt == "container"}
+    previous = h5py.File(kept.pop(), "r") if kept else None
+    try:
+        _copy_all(h5, previous, done, stack, n_calls)
+    finally:
+        if previous is not None:
+            previous.close()
+
+
+def _copy_all(
+    h5: h5py.File, previous: h5py.File | None, done: Sequence[tuple[int, PayloadRef]], stack: StackSpec | None, n_calls: int
+) -> None:
     stacked = None
     if stack is not None:
         full = stack.full_shape(n_calls, _inf_extent(stack, done))
@@ -132,6 +144,10 @@ def _copy_into(h5: h5py.File, done: Sequence[tuple[int, PayloadRef]], stack: Sta
         stacked.attrs["stacking_axis"] = stack.axis
     for index, ref in done:
         name = f"{COMP_PREFIX}{index}"
+        if ref.fmt == "container":  # kept from an earlier run of this single file
+            assert previous is not None
+            _copy_kept(previous, h5, index, stack, stacked)
+            continue
         if ref.fmt == "pickle":
             group = h5.create_group(name)
             group.attrs["pickled"] = True
@@ -147,9 +163,20 @@ def _copy_into(h5: h5py.File, done: Sequence[tuple[int, PayloadRef]], stack: Sta
                     source.copy(source[key], group, key)
 
 
+def _copy_kept(previous: h5py.File, h5: h5py.File, index: int, stack: StackSpec | None, stacked: Any) -> None:
+    name = f"{COMP_PREFIX}{index}"
+    if name in previous:
+        previous.copy(previous[name], h5, name)
+    if stacked is not None and STACKED in previous:
+        old = previous[STACKED]
+        row = old[_slot(stack, index, old.shape[:stack.axis] + old.shape[stack.axis + 1 :])]
+        stacked[_slot(stack, index, np.shape(row))] = row
+
+
 def _remove_payloads(layout: OutputLayout, done: Sequence[tuple[int, PayloadRef]]) -> None:
     for _, ref in done:
-        Path(ref.path).unlink(missing_ok=True)
+        if ref.fmt != "container":
+            Path(ref.path).unlink(missing_ok=True)
     try:
         layout.payload_dir.rmdir()
     except OSError:

@@ -8,8 +8,10 @@ This module knows nothing of files or dask.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import numbers
+import pickle
 import reprlib
 import sys
 import warnings
@@ -22,8 +24,11 @@ from .errors import AcmeLikeWarning, InputError, InputTypeError
 
 #: The parameter name through which ``func`` asks for its 0-based call index (ACME's name).
 TASK_ID = "taskID"
+#: The parameter name through which ``func`` asks for its own random generator.
+RNG = "rng"
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_BY_NAME = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,8 @@ class CallTemplate:
     split_kwargs: tuple[str, ...]
     split_names: tuple[str, ...]
     task_id: bool
+    rng: bool = False
+    seed_entropy: int | None = None
 
     def assemble(self, index: int, values: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
         """Return the positional and keyword arguments of call ``index``."""
@@ -53,6 +60,8 @@ class CallTemplate:
             kwargs[name] = value
         if self.task_id:
             kwargs[TASK_ID] = index
+        if self.rng:
+            kwargs[RNG] = np.random.default_rng(np.random.SeedSequence(self.seed_entropy, spawn_key=(index,)))
         return args, kwargs
 
     def describe(self, index: int, values: Sequence[Any]) -> str:
@@ -114,7 +123,7 @@ def plan_calls(
         )
     wanted = _check_n_inputs(n_inputs)
     name = function_name(func)
-    slots, task_id = _bind(func, name, args, kwargs)
+    slots, task_id, rng = _bind(func, name, args, kwargs)
     lengths = {slot.name: _split_length(slot) for slot in slots}
     candidates = {key: length for key, length in lengths.items() if length is not None}
     n_calls = _count_calls(name, candidates, wanted)
@@ -153,6 +162,7 @@ def plan_calls(
         split_kwargs=tuple(split_kwargs),
         split_names=tuple(names_args + names_kwargs),
         task_id=task_id,
+        rng=rng,
     )
     return CallPlan(
         func=func,
@@ -162,6 +172,33 @@ def plan_calls(
         shared_names=tuple(slot.name for slot in slots if id(slot) not in split_ids),
         arg_bytes=arg_bytes,
     )
+
+
+def call_digests(plan: CallPlan) -> list[str]:
+    """One digest per call of its identity: index, function (module and name) and arguments.
+
+    Code changes to ``func`` do not change it; a different argument does.
+    """
+    func = plan.func
+    inner = getattr(func, "func", func)
+    identity = f"{getattr(inner, '__module__', '')}.{getattr(inner, '__qualname__', function_name(func))}"
+    shared = hashlib.blake2b(identity.encode(), digest_size=16)
+    shared.update(_stable_bytes((plan.template.args, sorted(plan.template.kwargs.items()), plan.template.task_id)))
+    base = shared.digest()
+    digests = []
+    for index in range(plan.n_calls):
+        h = hashlib.blake2b(base, digest_size=16)
+        h.update(index.to_bytes(8, "little"))
+        h.update(_stable_bytes(plan.call_values(index)))
+        digests.append(h.hexdigest())
+    return digests
+
+
+def _stable_bytes(value: Any) -> bytes:
+    try:
+        return pickle.dumps(value, protocol=4)
+    except Exception:  # unpicklable here means unpicklable for the workers too; identify by repr
+        return repr(value).encode(errors="replace")
 
 
 def function_name(func: Callable[..., Any]) -> str:
@@ -190,22 +227,28 @@ def _check_n_inputs(n_inputs: Any) -> int | str:
 
 def _bind(
     func: Callable[..., Any], name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
-) -> tuple[list[_Slot], bool]:
+) -> tuple[list[_Slot], bool, bool]:
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):
         # Builtins without a signature: take the arguments as given.
         slots = [_Slot(f"argument {i}", value, inspect.Parameter.empty, None) for i, value in enumerate(args)]
         slots += [_Slot(key, value, inspect.Parameter.empty, key) for key, value in kwargs.items()]
-        return slots, False
+        return slots, False, False
 
     params = signature.parameters
     task_id = TASK_ID in params and params[TASK_ID].kind is not inspect.Parameter.POSITIONAL_ONLY
     # Parameters after taskID are passed by name, so the injected index cannot collide with them.
     after_task_id = set(list(params)[list(params).index(TASK_ID) + 1 :]) if task_id else set()
-    if task_id:
+    # A generator is injected only when func has an ``rng`` parameter the user gave no value for.
+    rng = RNG in params and RNG not in kwargs and params[RNG].kind in _BY_NAME
+    injected = {TASK_ID} if task_id else set()
+    if rng:
+        injected.add(RNG)
+        after_task_id |= set(list(params)[list(params).index(RNG) + 1 :])
+    if injected:
         kwargs = {key: value for key, value in kwargs.items() if key != TASK_ID}
-        signature = signature.replace(parameters=[p for p in params.values() if p.name != TASK_ID])
+        signature = signature.replace(parameters=[p for p in params.values() if p.name not in injected])
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as exc:
@@ -233,7 +276,7 @@ def _bind(
             slots.append(_Slot(param.name, value, param.default, None))
         else:
             slots.append(_Slot(param.name, value, param.default, param.name))
-    return slots, task_id
+    return slots, task_id, rng
 
 
 def _describe_parameters(signature: inspect.Signature) -> str:

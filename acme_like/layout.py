@@ -63,6 +63,17 @@ class OutputLayout:
         return self.run_dir / f"{self.stem}_failures.json"
 
     @property
+    def manifest_path(self) -> Path:
+        """What kind of run wrote here (kept beside the payloads, so a run directory shows
+        only the container, the payload directory and the log)."""
+        return self.payload_dir / f"{self.stem}_run.json"
+
+    @property
+    def journal_path(self) -> Path:
+        """One line per finished or failed call, for resuming."""
+        return self.payload_dir / f"{self.stem}_calls.jsonl"
+
+    @property
     def log_path(self) -> Path:
         return self.run_dir / f"ACME_{self.stem}_{self.stamp}.log"
 
@@ -79,16 +90,16 @@ class OutputLayout:
         return Path(path).relative_to(self.run_dir).as_posix()
 
     def check_free(self) -> None:
-        """Refuse a run directory that already holds results of a run of the same function."""
-        taken = [p for p in (self.container_path, self.payload_dir) if p.exists()]
+        """Refuse a run directory holding results of ``func`` that no resumable run wrote."""
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise InputError(f"output_dir must be a directory, but {self.run_dir} is a file.")
-        if taken:
+        taken = [p for p in (self.container_path, self.payload_dir) if p.exists()]
+        if taken and not self.manifest_path.exists():
             listed = " and ".join(str(p) for p in taken)
             raise InputError(
-                f"output_dir {self.run_dir} already holds results of an earlier run of "
-                f"{self.stem} ({listed}); they are never overwritten. Pass another output_dir, "
-                f"or move or delete the earlier results first."
+                f"output_dir {self.run_dir} already holds results of {self.stem} ({listed}) "
+                f"without the record ({self.manifest_path.name}) a run needs to resume them; they "
+                f"are never overwritten. Pass another output_dir, or move them away first."
             )
 
     def create(self) -> None:

@@ -47,6 +47,10 @@ class Options:
     partition: str
     setup_timeout: float
     batch_size: int | str
+    rerun: str
+    retries: int
+    worker_retries: int
+    seed: int | None
 
     @property
     def write_worker_results(self) -> bool:
@@ -77,6 +81,10 @@ def resolve_options(
     partition: Any = "auto",
     setup_timeout: Any = 60,
     batch_size: Any = "auto",
+    rerun: Any = "missing",
+    retries: Any = 0,
+    worker_retries: Any = 2,
+    seed: Any = None,
 ) -> Options:
     """Validate ParallelMap's keywords and return them as one frozen value."""
     for name, value in (
@@ -104,6 +112,13 @@ def resolve_options(
         raise InputError(f"setup_timeout must be a number of seconds >= 0, got {setup_timeout!r}.")
     if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise InputError(f'batch_size must be "auto" or a positive integer (calls per task), got {batch_size!r}.')
+    if rerun not in ("missing", "all"):
+        raise InputError(f'rerun must be "missing" (calls without a valid result) or "all", got {rerun!r}.')
+    for name, value in (("retries", retries), ("worker_retries", worker_retries)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(f"{name} must be an integer >= 0, got {value!r}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise InputError(f"seed must be None or an integer >= 0, got {seed!r}.")
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
         raise InputTypeError(
             f"output_dir must be None or a path (str or pathlib.Path), got {_type_name(output_dir)} {output_dir!r}."
@@ -161,6 +176,10 @@ def resolve_options(
         partition=partition,
         setup_timeout=float(setup_timeout),
         batch_size=batch_size,
+        rerun=rerun,
+        retries=retries,
+        worker_retries=worker_retries,
+        seed=seed,
     )
 
 

@@ -20,10 +20,11 @@ class PayloadRef:
     """Where one call's return values were written and in which format."""
 
     path: str
-    fmt: Literal["hdf5", "pickle"]
+    fmt: Literal["hdf5", "pickle", "container"]  # "container": kept in an earlier single-file container
     n_values: int
     nbytes: int
     stack_shape: tuple[int, ...] | None = None  # shape of result_0 when results are stacked
+    crc32: int = 0  # checksum of the file as written, to tell a damaged payload on resume
 
 
 @dataclass(frozen=True, slots=True)

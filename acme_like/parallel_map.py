@@ -22,11 +22,14 @@ This module holds no validation, HDF5 code or dask calls of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
 
 from .aggregate import build_container, stack_in_memory
 from .cluster import ClientHandle, acquire_client, count_workers, running_client
@@ -34,13 +37,15 @@ from .errors import AcmeLikeWarning, InputError, InputTypeError
 from .estimate import Estimate, estimate_run
 from .housekeeping import earlier_runs, remove_earlier_runs
 from .prompt import ask_yes_no, interactive_terminal
-from .inputs import CallPlan, function_name, plan_calls
+from .inputs import CallPlan, call_digests, function_name, plan_calls
+from .journal import Journal, write_manifest
 from .layout import OutputLayout
 from .log import run_logging
 from .options import Options, resolve_options
 from .outcome import TaskOutcome
 from .progress import Progress
 from .report import task_error, write_failures
+from .resume import plan_resume
 from .runner import run_on_client, run_sequential
 from .worker import CallContext
 
@@ -110,6 +115,20 @@ class ParallelMap:
         than this many days (0: all of them) before the run.
     partition, setup_timeout
         ACME's SLURM keywords; checked, and used when running on SLURM.
+    rerun : {"missing", "all"}
+        Running again in an ``output_dir`` that holds an earlier run of ``func``:
+        "missing" (default) runs only the calls without a valid result there (never
+        run, failed, damaged, or with changed arguments); "all" runs every call.
+    retries : int
+        Extra attempts for a call that raises (default 0: a raised exception is final).
+    worker_retries : int
+        Extra attempts for calls whose worker died (killed, out of memory, node lost);
+        they do not use up ``retries``.
+    seed : int, optional
+        If ``func`` has a parameter ``rng`` that is not given, each call receives
+        ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(index,)))``: an
+        independent stream per call, the same whatever the workers, batching or retries.
+        Without ``seed`` a fresh one is drawn and recorded in ``<func>_run.json``.
     batch_size : int or "auto"
         Calls per dask task. "auto" measures a few calls first and then sends short
         calls in batches of about 0.2 s of work (long calls one by one); every call
@@ -151,6 +170,10 @@ class ParallelMap:
         partition: str = "auto",
         setup_timeout: float = 60,
         batch_size: int | str = "auto",
+        rerun: str = "missing",
+        retries: int = 0,
+        worker_retries: int = 2,
+        seed: int | None = None,
         **kwargs: Any,
     ) -> None:
         self.options: Options = resolve_options(
@@ -164,6 +187,10 @@ class ParallelMap:
             partition=partition,
             setup_timeout=setup_timeout,
             batch_size=batch_size,
+            rerun=rerun,
+            retries=retries,
+            worker_retries=worker_retries,
+            seed=seed,
             write_worker_results=write_worker_results,
             output_dir=output_dir,
             n_workers=n_workers,
@@ -261,36 +288,85 @@ class ParallelMap:
 
     def _run(self, debug: bool, log: logging.Logger) -> Any:
         self._tidy_earlier_runs(log)
-        if self.layout is not None:
-            self.layout.check_free()  # also guards a second compute() of this ParallelMap
-            self.layout.create()
         self._log_plan(log)
-        context = self._context()
+        todo: Sequence[int] = range(self.n_calls)
+        done: Mapping[int, TaskOutcome] = {}
+        journal = None
+        entropy = self.options.seed
+        if self.layout is not None:
+            self.layout.check_free()
+            digests = call_digests(self.plan)
+            resume = plan_resume(
+                self.layout, digests, self._signature(), self.options.rerun, self.options.seed, self.options.output.single_file
+            )
+            todo, done, entropy = resume.todo, resume.done, resume.seed_entropy
+            if done or resume.damaged or resume.n_failed_before:
+                log.info("%s", resume.summary(self.n_calls))
+            self.layout.create()
+            write_manifest(self.layout, {**self._signature(), "seed_entropy": entropy, "n_calls": self.n_calls})
+            journal = Journal(self.layout, digests, fresh=self.options.rerun == "all")
+        elif entropy is None and self.plan.template.rng:
+            entropy = int(np.random.SeedSequence().entropy)
+        context = self._context(entropy)
         show = self.options.verbose is not False
-        if debug:
-            log.info("Running %d calls of %s one by one in this process (debug mode)", self.n_calls, self.func_name)
-            with Progress(self.n_calls, self.func_name, show) as progress:
-                outcomes = run_sequential(context, self.plan, range(self.n_calls), progress)
-        else:
-            handle = self._acquire()
-            log.info("Preparing %d parallel calls of %s using %d workers", self.n_calls, self.func_name, handle.n_workers)
-            try:
-                with Progress(self.n_calls, self.func_name, show) as progress:
-                    outcomes = run_on_client(
-                        handle.client,
-                        context,
-                        self.plan,
-                        range(self.n_calls),
-                        progress,
-                        batch_size=self.options.batch_size,
-                        n_workers=max(1, handle.n_workers),
-                    )
-            except KeyboardInterrupt:
-                log.warning("Interrupted: pending calls cancelled; finished results are kept.")
-                if handle.owned:
-                    self.cleanup(stop_client=True)
-                raise
+        try:
+            new = self._execute(context, todo, debug, show, journal, log)
+        finally:
+            if journal is not None:
+                journal.close()
+        outcomes = [done[i] if i in done else new[i] for i in range(self.n_calls)]
         return self._collect(outcomes, log)
+
+    def _execute(
+        self,
+        context: CallContext,
+        todo: Sequence[int],
+        debug: bool,
+        show: bool,
+        journal: Journal | None,
+        log: logging.Logger,
+    ) -> dict[int, TaskOutcome]:
+        record = None if journal is None else journal.record
+        if not todo:
+            return {}
+        if debug:
+            log.info("Running %d calls of %s one by one in this process (debug mode)", len(todo), self.func_name)
+            with Progress(len(todo), self.func_name, show) as progress:
+                outcomes = run_sequential(context, self.plan, todo, progress, record)
+            return {o.index: o for o in outcomes}
+        handle = self._acquire()
+        log.info("Preparing %d parallel calls of %s using %d workers", len(todo), self.func_name, handle.n_workers)
+        try:
+            with Progress(len(todo), self.func_name, show) as progress:
+                outcomes = run_on_client(
+                    handle.client,
+                    context,
+                    self.plan,
+                    todo,
+                    progress,
+                    batch_size=self.options.batch_size,
+                    n_workers=max(1, handle.n_workers),
+                    record=record,
+                    lost_retries=self.options.worker_retries,
+                )
+        except KeyboardInterrupt:
+            log.warning("Interrupted: pending calls cancelled; finished results are kept.")
+            if handle.owned:
+                self.cleanup(stop_client=True)
+            raise
+        return {o.index: o for o in outcomes}
+
+    def _signature(self) -> dict[str, Any]:
+        """What must match for a run to resume another run's results."""
+        output = self.options.output
+        stack = output.stack
+        return {
+            "func": self.func_name,
+            "output": output.mode,
+            "single_file": output.single_file,
+            "result_shape": None if stack is None else repr(stack.declared),
+            "result_dtype": None if stack is None else str(stack.dtype),
+        }
 
     def estimate(self, n_samples: int | None = None, seed: int = 0) -> Estimate:
         """Run a seeded random sample of calls in this process and forecast the whole run.
@@ -306,7 +382,7 @@ class ParallelMap:
         output = self.options.output
         files_per_call, fixed_files = (0, 1) if output.single_file else (1, 0 if output.mode == "pickle" else 1)
         return estimate_run(
-            self._context(),
+            self._context(self.options.seed),
             self.plan,
             self.func_name,
             self._forecast_workers(),
@@ -340,10 +416,18 @@ class ParallelMap:
             self._released = False
         return self._handle
 
-    def _context(self) -> CallContext:
+    def _context(self, seed_entropy: int | None = None) -> CallContext:
         output = self.options.output
+        template = self.plan.template
+        if template.rng:
+            template = dataclasses.replace(template, seed_entropy=seed_entropy)
         return CallContext(
-            self.func, self.plan.template, self.layout, fmt="pickle" if output.mode == "pickle" else "hdf5", stack=output.stack
+            self.func,
+            template,
+            self.layout,
+            fmt="pickle" if output.mode == "pickle" else "hdf5",
+            stack=output.stack,
+            retries=self.options.retries,
         )
 
     def _forecast_workers(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numbers
 import os
 import pickle
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,8 @@ def write_payload(h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf
         tmp.unlink(missing_ok=True)
         raise PayloadError(f"could not write the result file {h5_path}: {exc}") from exc
     shape = np.shape(forms[0][0]) if forms else None
-    return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=h5_path.stat().st_size, stack_shape=shape)
+    size, crc = file_checksum(h5_path)
+    return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc)
 
 
 def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:
@@ -102,7 +104,19 @@ def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise PayloadError(f"could not write the result file {path}: {exc}") from exc
-    return PayloadRef(path=str(path), fmt="pickle", n_values=n_values, nbytes=path.stat().st_size)
+    size, crc = file_checksum(path)
+    return PayloadRef(path=str(path), fmt="pickle", n_values=n_values, nbytes=size, crc32=crc)
+
+
+def file_checksum(path: Path) -> tuple[int, int]:
+    """``(size in bytes, CRC-32)`` of a file, read in 1 MiB blocks."""
+    crc = 0
+    size = 0
+    with open(path, "rb") as stream:
+        while block := stream.read(2**20):
+            crc = zlib.crc32(block, crc)
+            size += len(block)
+    return size, crc
 
 
 def read_payload(path: str | os.PathLike[str]) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from distributed import Client, as_completed
 
@@ -25,14 +25,20 @@ from .worker import CallContext, CallSpec, run_call, run_calls
 
 logger = logging.getLogger(__name__)
 
+#: Receives the outcomes of each finished batch, as they arrive (the run's journal).
+Recorder = Callable[[list[TaskOutcome]], None] | None
+
 
 def run_sequential(
-    context: CallContext, plan: CallPlan, indices: Sequence[int], progress: Progress
+    context: CallContext, plan: CallPlan, indices: Sequence[int], progress: Progress, record: Recorder = None
 ) -> list[TaskOutcome]:
     """Call ``func`` in a plain loop in this process; the first exception propagates unchanged."""
     outcomes = []
     for index in indices:
-        outcomes.append(run_call(context, index, plan.call_values(index), capture=False))
+        outcome = run_call(context, index, plan.call_values(index), capture=False)
+        if record is not None:
+            record([outcome])
+        outcomes.append(outcome)
         progress.advance(1, 0)
     return outcomes
 
@@ -45,11 +51,16 @@ def run_on_client(
     progress: Progress,
     batch_size: int | str = "auto",
     n_workers: int = 1,
+    record: Recorder = None,
+    lost_retries: int = 2,
 ) -> list[TaskOutcome]:
     """Run the calls ``indices`` as tasks on ``client``; return their outcomes in that order.
 
     With ``batch_size="auto"`` a few single-call tasks measure the call time first; the
     rest then travel in batches that carry about 0.2 s of work each, submitted at once.
+    A task whose worker died is submitted again, up to ``lost_retries`` times (dask
+    itself already moves tasks of a dead worker elsewhere a few times). ``record``
+    receives each batch's outcomes as they arrive.
     """
     run_id = uuid.uuid4().hex[:12]
     prefix = f"{safe_stem(function_name(plan.func))}-{run_id}"
@@ -59,9 +70,15 @@ def run_on_client(
     pending = list(indices)
     groups: dict[str, tuple[CallSpec, ...]] = {}
 
+    attempts: dict[int, int] = {}
+
     def submit(chunks: list[Sequence[int]]) -> list[Any]:
         specs = [tuple((i, plan.call_values(i)) for i in chunk) for chunk in chunks]
-        keys = [f"{prefix}-{spec[0][0]}" for spec in specs]
+        keys = []
+        for spec in specs:
+            first = spec[0][0]
+            attempts[first] = attempts.get(first, -1) + 1
+            keys.append(f"{prefix}-{first}" + (f"-retry{attempts[first]}" if attempts[first] else ""))
         groups.update(zip(keys, specs))
         return client.map(run_calls, [shared] * len(specs), specs, key=keys, pure=False)
 
@@ -79,8 +96,17 @@ def run_on_client(
             group = groups.pop(future.key)
             if isinstance(result, list):
                 batch_outcomes = result
-            else:  # the task itself failed: its worker was lost, or our wrapper broke
+            elif _worker_lost(result) and attempts[group[0][0]] < lost_retries:
+                logger.warning("A worker died running calls %d-%d; running them again", group[0][0], group[-1][0])
+                more = submit([[index for index, _ in group]])
+                futures.extend(more)
+                completed.update(more)
+                future.release()
+                continue
+            else:  # the task itself failed: its worker was lost every time, or our wrapper broke
                 batch_outcomes = [_lost(context, index, values, result) for index, values in group]
+            if record is not None:
+                record(batch_outcomes)
             for outcome in batch_outcomes:
                 outcomes[outcome.index] = outcome
             n_failed = sum(1 for o in batch_outcomes if not o.ok)
@@ -103,12 +129,18 @@ def run_on_client(
     return [outcomes[i] for i in indices]
 
 
+_LOST = {"KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError", "WorkerLost"}
+
+
+def _worker_lost(error: Any) -> bool:
+    return type(error).__name__ in _LOST
+
+
 def _lost(context: CallContext, index: int, values: Sequence[Any], error: Any) -> TaskOutcome:
     name = type(error).__name__
-    worker_lost = name in {"KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError"}
     failure = CallFailure(
         index=index,
-        kind="worker-lost" if worker_lost else "exception",
+        kind="worker-lost" if _worker_lost(error) else "exception",
         exc_type=name,
         message=str(error),
         traceback="",

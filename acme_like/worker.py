@@ -34,6 +34,7 @@ class CallContext:
     layout: OutputLayout | None  # None: results travel back in memory
     fmt: str = "hdf5"  # "hdf5" or "pickle" when a layout is given
     stack: StackSpec | None = None
+    retries: int = 0  # extra attempts for a call that raises
 
     def shape_result(self, index: int, result: Any) -> Any:
         """``result`` with its first value fitted to the declared stack (ShapeMismatch if it does not fit)."""
@@ -51,8 +52,16 @@ def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutco
 
 def run_call(context: CallContext, index: int, values: Sequence[Any], capture: bool) -> TaskOutcome:
     """Run call ``index``. With ``capture=False`` the user's exception propagates unchanged."""
-    args, kwargs = context.template.assemble(index, values)
     start = time.perf_counter()
+    for attempt in range(context.retries + 1):
+        outcome = _attempt(context, index, values, capture or attempt < context.retries, start)
+        if outcome.ok or attempt == context.retries:
+            return outcome
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _attempt(context: CallContext, index: int, values: Sequence[Any], capture: bool, start: float) -> TaskOutcome:
+    args, kwargs = context.template.assemble(index, values)
     try:
         result = context.shape_result(index, context.func(*args, **kwargs))
         payload = None

@@ -66,3 +66,25 @@ def dict_for_1_and_15(x):
 def allocate(x, mb=20):
     block = np.ones(mb * 2**20 // 8)
     return float(block.sum()) + x
+
+
+def counted(x, marker_dir):
+    """x squared; leaves a marker file per execution so tests can count what ran."""
+    import uuid
+
+    os.makedirs(marker_dir, exist_ok=True)
+    open(os.path.join(marker_dir, f"{x}-{uuid.uuid4().hex}"), "w").close()
+    return x * x
+
+
+def draw(x, rng=None):
+    return float(rng.random())
+
+
+def flaky(x, marker_dir):
+    """Fails the first time it runs for each x, succeeds afterwards."""
+    path = os.path.join(marker_dir, f"flaky-{x}")
+    if not os.path.exists(path):
+        open(path, "w").close()
+        raise RuntimeError(f"first attempt of {x}")
+    return x

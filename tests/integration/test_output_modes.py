@@ -85,7 +85,9 @@ def test_single_file_holds_everything_and_leaves_no_payloads(backend, tmp_path):
     pmap, paths = backend.run(funcs.vector, [1, 2, 3], single_file=True, output_dir=tmp_path / "one")
 
     assert paths == [pmap.results_container] == [str(tmp_path / "one" / "vector.h5")]
-    assert sorted(p.name for p in (tmp_path / "one").iterdir() if p.suffix != ".log") == ["vector.h5"]
+    assert sorted(p.name for p in (tmp_path / "one").iterdir() if p.suffix != ".log") == ["vector.h5", "vector_payload"]
+    leftovers = sorted(p.name for p in (tmp_path / "one" / "vector_payload").iterdir())
+    assert leftovers == ["vector_calls.jsonl", "vector_run.json"]  # the record for resuming, no payloads
     with h5py.File(paths[0], "r") as h5:
         assert sorted(h5) == ["comp_0", "comp_1", "comp_2"]
         assert not isinstance(h5.get("comp_1", getlink=True), h5py.ExternalLink)
@@ -106,7 +108,7 @@ def test_single_file_stores_values_hdf5_cannot_hold_as_pickled_bytes(backend, tm
         pmap, _ = backend.run(funcs.returns_dict, [4, 5], single_file=True, output_dir=tmp_path / "d")
     with h5py.File(pmap.results_container, "r") as h5:
         assert pickle.loads(h5["comp_1"]["pickle"][()].tobytes()) == {"x": 5}
-    assert not (tmp_path / "d" / "returns_dict_payload").exists()
+    assert not list((tmp_path / "d" / "returns_dict_payload").glob("*.pickle"))
 
 
 def test_write_pickle_gives_one_pickle_per_call_and_no_container(backend):

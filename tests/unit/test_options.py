@@ -27,6 +27,10 @@ def make(**keywords):
         ({"stop_client": 1}, TypeError, r"got int 1"),
         ({"verbose": "loud"}, TypeError, r"verbose must be None, True or False, got str 'loud'"),
         ({"logfile": 5}, TypeError, r"logfile must be None, True, False or a file name, got int 5"),
+        ({"rerun": "some"}, ValueError, r'rerun must be "missing" \(calls without a valid result\) or "all", got \'some\''),
+        ({"retries": -1}, ValueError, r"retries must be an integer >= 0, got -1"),
+        ({"worker_retries": 1.5}, ValueError, r"worker_retries must be an integer >= 0, got 1.5"),
+        ({"seed": "x"}, ValueError, r"seed must be None or an integer >= 0, got 'x'"),
         ({"client": "tcp://x"}, TypeError, r"client must be a dask distributed Client or None, got str"),
     ],
 )
@@ -57,24 +61,18 @@ def test_constructing_creates_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_earlier_runs_results_are_never_overwritten(tmp_path):
+def test_results_no_resumable_run_wrote_are_never_overwritten(tmp_path):
     out = tmp_path / "out"
-    with make(output_dir=out) as pmap:
-        pmap.compute(debug=True)
-    with pytest.raises(InputError, match=r"already holds results of an earlier run of add .*never overwritten"):
-        make(output_dir=out)
+    out.mkdir()
+    (out / "add.h5").write_bytes(b"someone else's")
+    with pytest.raises(InputError, match=r"already holds results of add .* without the record .* never overwritten"):
+        make(output_dir=out).compute(debug=True)
+    assert (out / "add.h5").read_bytes() == b"someone else's"
 
 
 def test_output_dir_is_ignored_in_memory_with_a_warning():
     with pytest.warns(UserWarning, match="output_dir has no effect when write_worker_results is False"):
         make(write_worker_results=False, output_dir="unused")
-
-
-def test_a_second_compute_never_overwrites_the_first(tmp_path):
-    with make(output_dir=tmp_path / "out") as pmap:
-        pmap.compute(debug=True)
-        with pytest.raises(InputError, match="already holds results of an earlier run of add"):
-            pmap.compute(debug=True)
 
 
 def test_batch_size_must_be_auto_or_positive():

@@ -1,0 +1,136 @@
+"""The run's record of finished calls, so a later run can skip them: a manifest and a journal.
+
+The manifest (``<func>_run.json``) says what kind of run wrote the directory; the
+journal (``<func>_calls.jsonl``) gets one line per finished or failed call, appended
+by the parent as outcomes arrive. A call counts as done only if its line is
+complete, its argument digest matches, and its payload still has the recorded
+size and checksum. A line cut short by a crash is ignored. Storage only; no dask.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Iterable, Mapping
+
+from .layout import OutputLayout, partial_path
+from .outcome import FAILED, OK, PayloadRef, TaskOutcome
+from .payload import file_checksum
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """What an earlier run left: calls done (verified outcomes) and calls that failed."""
+
+    done: Mapping[int, TaskOutcome]
+    failed: frozenset[int]
+    damaged: tuple[int, ...]
+
+
+def write_manifest(layout: OutputLayout, signature: Mapping[str, Any]) -> None:
+    """Record what kind of run writes this directory (atomically)."""
+    path = layout.manifest_path
+    tmp = partial_path(path)
+    tmp.write_text(json.dumps({"format": FORMAT_VERSION, **signature}, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_manifest(layout: OutputLayout) -> dict[str, Any] | None:
+    try:
+        return json.loads(layout.manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+class Journal:
+    """Appends one JSON line per call outcome; each batch is flushed to the OS at once."""
+
+    def __init__(self, layout: OutputLayout, digests: Mapping[int, str] | Any, fresh: bool = False) -> None:
+        self._layout = layout
+        self._digests = digests
+        self._stream: IO[str] = open(layout.journal_path, "w" if fresh else "a", encoding="utf-8")
+
+    def record(self, outcomes: Iterable[TaskOutcome]) -> None:
+        lines = [json.dumps(self._line(o), separators=(",", ":")) for o in outcomes]
+        if lines:
+            self._stream.write("\n".join(lines) + "\n")
+            self._stream.flush()
+
+    def _line(self, outcome: TaskOutcome) -> dict[str, Any]:
+        line: dict[str, Any] = {"i": outcome.index, "digest": self._digests[outcome.index], "status": outcome.status}
+        if outcome.payload is not None:
+            ref = outcome.payload
+            line.update(
+                path=self._layout.relative(ref.path),
+                fmt=ref.fmt,
+                n_values=ref.n_values,
+                nbytes=ref.nbytes,
+                crc32=ref.crc32,
+                shape=None if ref.stack_shape is None else list(ref.stack_shape),
+                seconds=outcome.seconds,
+            )
+        if outcome.failure is not None:
+            line.update(kind=outcome.failure.kind, exception=outcome.failure.exc_type, message=outcome.failure.message)
+        return line
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def read_prior(layout: OutputLayout, digests: Mapping[int, str] | Any, n_calls: int, in_container: bool) -> Prior:
+    """The calls of an earlier run in ``layout`` that are still valid for this plan."""
+    latest: dict[int, dict[str, Any]] = {}
+    try:
+        with open(layout.journal_path, encoding="utf-8") as stream:
+            for text in stream:
+                try:
+                    line = json.loads(text)
+                    latest[int(line["i"])] = line
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by a crash
+    except OSError:
+        return Prior({}, frozenset(), ())
+    done: dict[int, TaskOutcome] = {}
+    failed: set[int] = set()
+    damaged: list[int] = []
+    for index, line in latest.items():
+        if index >= n_calls or line.get("digest") != digests[index]:
+            continue
+        if line.get("status") == FAILED:
+            failed.add(index)
+            continue
+        ref = _verified(layout, line, in_container)
+        if ref is None:
+            damaged.append(index)
+        else:
+            done[index] = TaskOutcome(index=index, status=OK, seconds=float(line.get("seconds", 0.0)), payload=ref)
+    return Prior(done, frozenset(failed), tuple(sorted(damaged)))
+
+
+def _verified(layout: OutputLayout, line: Mapping[str, Any], in_container: bool) -> PayloadRef | None:
+    try:
+        path = layout.run_dir / line["path"]
+        shape = line.get("shape")
+        ref = PayloadRef(
+            path=str(path),
+            fmt=line["fmt"],
+            n_values=int(line["n_values"]),
+            nbytes=int(line["nbytes"]),
+            stack_shape=None if shape is None else tuple(shape),
+            crc32=int(line["crc32"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    if in_container:
+        # Merged into the single-file container, which the next container is built from.
+        return PayloadRef(str(layout.container_path), "container", ref.n_values, 0, ref.stack_shape)
+    try:
+        if file_checksum(path) != (ref.nbytes, ref.crc32):
+            return None
+    except OSError:
+        return None
+    return ref

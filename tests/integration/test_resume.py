@@ -1,0 +1,118 @@
+"""Never lose finished work: resume, damaged payloads, retries and per-call random streams."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+import funcs
+from acme_like import InputError, ParallelMap, TaskError, read_payload
+
+pytestmark = pytest.mark.integration
+
+
+def markers(directory):
+    return sorted(int(p.name.split("-")[0]) for p in Path(directory).glob("*-*"))
+
+
+def run(backend, *args, **kwargs):
+    return backend.run(*args, **kwargs)
+
+
+def test_running_again_computes_only_what_is_missing_or_failed(backend, tmp_path, caplog):
+    marks = tmp_path / "marks"
+    out = tmp_path / "out"
+    run(backend, funcs.counted, list(range(6)), str(marks), output_dir=out)
+    assert markers(marks) == list(range(6))
+
+    # Lose call 2's result, corrupt call 4's payload (same size, other bytes), then run again.
+    os.remove(out / "counted_payload" / "counted_2.h5")
+    payload4 = out / "counted_payload" / "counted_4.h5"
+    data = bytearray(payload4.read_bytes())
+    data[-64:] = bytes(64)
+    payload4.write_bytes(bytes(data))
+    for p in marks.iterdir():
+        p.unlink()
+    caplog.set_level("INFO", logger="acme_like")
+    pmap, paths = run(backend, funcs.counted, list(range(6)), str(marks), output_dir=out)
+
+    assert markers(marks) == [2, 4]
+    assert "4 of 6 calls already done, running 2" in caplog.text
+    assert [read_payload(p) for p in paths] == [x * x for x in range(6)]
+    with h5py.File(pmap.results_container, "r") as h5:
+        assert [h5[f"comp_{i}"]["result_0"][()] for i in range(6)] == [x * x for x in range(6)]
+
+
+def test_changed_arguments_rerun_and_rerun_all_runs_everything(tmp_path):
+    marks = tmp_path / "marks"
+    out = tmp_path / "out"
+    with ParallelMap(funcs.counted, [1, 2, 3], str(marks), output_dir=out) as pmap:
+        pmap.compute(debug=True)
+    for p in marks.iterdir():
+        p.unlink()
+    with ParallelMap(funcs.counted, [1, 5, 3], str(marks), output_dir=out) as pmap:
+        paths = pmap.compute(debug=True)
+    assert markers(marks) == [5]
+    assert read_payload(paths[1]) == 25
+    with ParallelMap(funcs.counted, [1, 5, 3], str(marks), output_dir=out, rerun="all") as pmap:
+        pmap.compute(debug=True)
+    assert markers(marks) == [1, 3, 5, 5]
+
+
+def test_other_output_settings_in_the_same_directory_are_refused(tmp_path):
+    with ParallelMap(funcs.add, [1, 2], 3, output_dir=tmp_path) as pmap:
+        pmap.compute(debug=True)
+    with pytest.raises(InputError, match=r"other output settings \(output: 'hdf5' then, 'pickle' now\).*rerun=\"all\""):
+        ParallelMap(funcs.add, [1, 2], 3, output_dir=tmp_path, write_pickle=True).compute(debug=True)
+
+
+@pytest.mark.parametrize("keywords", [{"single_file": True}, {"result_shape": (None,)}, {"write_pickle": True}])
+def test_resume_covers_every_output_mode(tmp_path, keywords):
+    marks = tmp_path / "marks"
+    out = tmp_path / "out"
+    with ParallelMap(funcs.counted, [1, 2, 3], str(marks), output_dir=out, **keywords) as pmap:
+        pmap.compute(debug=True)
+    journal = out / "counted_payload" / "counted_calls.jsonl"
+    lines = journal.read_text().splitlines()
+    journal.write_text("\n".join(lines[:2]) + "\n" + lines[2][:20])  # the last record cut short by a crash
+    for p in marks.iterdir():
+        p.unlink()
+    with ParallelMap(funcs.counted, [1, 2, 3], str(marks), output_dir=out, **keywords) as pmap:
+        result = pmap.compute(debug=True)
+    assert markers(marks) == [3]
+    if keywords.get("write_pickle"):
+        assert [read_payload(p) for p in result] == [1, 4, 9]
+    else:
+        with h5py.File(pmap.results_container, "r") as h5:
+            if "result_shape" in keywords:
+                np.testing.assert_array_equal(h5["result_0"][()], [1, 4, 9])
+            else:
+                assert [h5[f"comp_{i}"]["result_0"][()] for i in range(3)] == [1, 4, 9]
+
+
+def test_user_exceptions_are_retried_only_when_asked(threads_client, tmp_path):
+    with pytest.raises(TaskError, match="first attempt of 1"):
+        with ParallelMap(funcs.flaky, [1, 2], str(tmp_path), client=threads_client, write_worker_results=False) as pmap:
+            pmap.compute()
+    with ParallelMap(funcs.flaky, [3, 4], str(tmp_path), client=threads_client, retries=1, write_worker_results=False) as pmap:
+        assert pmap.compute() == [3, 4]
+
+
+def test_each_call_gets_its_own_reproducible_random_stream(backend, tmp_path):
+    _, first = run(backend, funcs.draw, list(range(6)), seed=7, write_worker_results=False)
+    _, again = run(backend, funcs.draw, list(range(6)), seed=7, write_worker_results=False, batch_size=4)
+    expected = [np.random.default_rng(np.random.SeedSequence(7, spawn_key=(i,))).random() for i in range(6)]
+    assert first == again == expected
+    assert len(set(first)) == 6
+
+    pmap, paths = run(backend, funcs.draw, list(range(3)), output_dir=tmp_path / "unseeded")
+    manifest = json.loads((tmp_path / "unseeded" / "draw_payload" / "draw_run.json").read_text())
+    entropy = manifest["seed_entropy"]
+    assert [read_payload(p) for p in paths] == [
+        np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(i,))).random() for i in range(3)
+    ]
