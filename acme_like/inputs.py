@@ -327,6 +327,12 @@ def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str) ->
             f"arguments of that length and give the others whole to every call, or bind "
             f"values shared by every call with functools.partial."
         )
+    if lengths[0] == 0:
+        empty = ", ".join(candidates)
+        raise InputError(
+            f"automatic input distribution failed: {empty} {'is' if len(candidates) == 1 else 'are'} empty, "
+            f"so there is no call to make. Pass at least one element per call."
+        )
     return lengths[0]
 
 

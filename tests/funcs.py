@@ -88,3 +88,12 @@ def flaky(x, marker_dir):
         open(path, "w").close()
         raise RuntimeError(f"first attempt of {x}")
     return x
+
+
+def square_slowly(x, seconds=0.005):
+    time.sleep(seconds)
+    return x * x
+
+
+def big_block(x, n=200_000):
+    return np.full(n, float(x))

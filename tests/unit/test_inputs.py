@@ -167,3 +167,8 @@ def test_task_id_before_other_parameters_does_not_collide():
         {"taskID": 0, "x": 10, "y": 5},
         {"taskID": 1, "x": 20, "y": 5},
     ]
+
+
+def test_empty_lists_mean_no_calls_and_say_so():
+    with pytest.raises(InputError, match=r"x is empty, so there is no call to make"):
+        plan_calls(f, ([], 1), {})
