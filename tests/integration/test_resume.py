@@ -30,8 +30,10 @@ def test_running_again_computes_only_what_is_missing_or_failed(backend, tmp_path
     run(backend, funcs.counted, list(range(6)), str(marks), output_dir=out)
     assert markers(marks) == list(range(6))
 
-    # Lose call 2's result, corrupt call 4's payload (same size, other bytes), then run again.
+    # Lose call 2's result, truncate call 0's, corrupt call 4's (same size, other bytes); run again.
     os.remove(out / "counted_payload" / "counted_2.h5")
+    payload0 = out / "counted_payload" / "counted_0.h5"
+    payload0.write_bytes(payload0.read_bytes()[:100])
     payload4 = out / "counted_payload" / "counted_4.h5"
     data = bytearray(payload4.read_bytes())
     data[-64:] = bytes(64)
@@ -41,8 +43,9 @@ def test_running_again_computes_only_what_is_missing_or_failed(backend, tmp_path
     caplog.set_level("INFO", logger="acme_like")
     pmap, paths = run(backend, funcs.counted, list(range(6)), str(marks), output_dir=out)
 
-    assert markers(marks) == [2, 4]
-    assert "4 of 6 calls already done, running 2" in caplog.text
+    assert markers(marks) == [0, 2, 4]
+    assert "3 of 6 calls already done, running 3" in caplog.text
+    assert "2 damaged payloads recomputed (calls 0, 4)" in caplog.text
     assert [read_payload(p) for p in paths] == [x * x for x in range(6)]
     with h5py.File(pmap.results_container, "r") as h5:
         assert [h5[f"comp_{i}"]["result_0"][()] for i in range(6)] == [x * x for x in range(6)]
