@@ -34,7 +34,9 @@ class ResumePlan:
         if self.n_failed_before:
             parts.append(f"{self.n_failed_before:,} failed before")
         if self.damaged:
-            parts.append(f"{len(self.damaged):,} damaged payloads recomputed (calls {', '.join(map(str, self.damaged[:10]))})")
+            parts.append(
+                f"{len(self.damaged):,} payloads missing or damaged, recomputed (calls {', '.join(map(str, self.damaged[:10]))})"
+            )
         return "; ".join(parts)
 
 

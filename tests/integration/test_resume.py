@@ -45,7 +45,7 @@ def test_running_again_computes_only_what_is_missing_or_failed(backend, tmp_path
 
     assert markers(marks) == [0, 2, 4]
     assert "3 of 6 calls already done, running 3" in caplog.text
-    assert "2 damaged payloads recomputed (calls 0, 4)" in caplog.text
+    assert "3 payloads missing or damaged, recomputed (calls 0, 2, 4)" in caplog.text
     assert [read_payload(p) for p in paths] == [x * x for x in range(6)]
     with h5py.File(pmap.results_container, "r") as h5:
         assert [h5[f"comp_{i}"]["result_0"][()] for i in range(6)] == [x * x for x in range(6)]
