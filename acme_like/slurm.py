@@ -1,0 +1,435 @@
+"""Start dask workers as batch jobs (SLURM, PBS, SGE, LSF, HTCondor) and own them until closed.
+
+``slurm_cluster_setup`` plans a cluster from its arguments, a site preset, the
+user's dask configuration and, on SLURM, the partitions SLURM reports; starts a
+dask-jobqueue cluster whose scheduler speaks TLS with certificates made for
+this run; waits for workers (asking the person at the terminal what to do if
+they are slow); and returns a client that closes the cluster, and so cancels
+every job, when it is closed. The only module that imports dask_jobqueue, and
+only inside functions. It holds no parsing and no limits arithmetic: those live
+in ``partitions`` and ``jobrequest``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import importlib
+import logging
+import os
+import random
+import socket
+import tempfile
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import dask
+from distributed import Client, Security
+
+from .errors import ClusterError
+from .jobrequest import TLS_CERT, TLS_KEY, JobRequest, JobResources, cluster_kwargs, expand_log_directory, fit_resources, resolve_request
+from .log import run_logging
+from .partitions import CommandRunner, format_size, read_partitions, run_command
+from .presets import resolve_preset
+from .prompt import ask_yes_no, interactive_terminal
+
+logger = logging.getLogger(__name__)
+
+_CLUSTER_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster", "htcondor": "HTCondorCluster"}
+#: Most workers ParallelMap's n_workers="auto" asks for: one per call, but not thousands of jobs.
+AUTO_WORKERS_MAX = 100
+_POLL_S = 0.1
+
+
+class ClusterClient(Client):
+    """A dask Client that owns its batch cluster: closing the client cancels every worker job."""
+
+    _owned_cluster: Any = None
+    _release_tls: Any = None
+
+    def close(self, *args: Any, **kwargs: Any) -> Any:
+        cluster, self._owned_cluster = self._owned_cluster, None
+        try:
+            return super().close(*args, **kwargs)
+        finally:
+            if cluster is not None:
+                cluster.close()
+            if self._release_tls is not None:
+                self._release_tls()
+
+    def __del__(self) -> None:
+        # Never close the cluster from the garbage collector (it may run on the event loop's
+        # thread); the cluster's own exit hook cancels the jobs of a forgotten client.
+        self._owned_cluster = None
+        super().__del__()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPlan:
+    """Everything needed to start the cluster, decided before anything starts."""
+
+    request: JobRequest
+    resources: JobResources
+    config: Mapping[str, Any]
+    interface: str | None
+    log_directory: str | None
+
+
+def is_slurm_available(run: CommandRunner = run_command) -> bool:
+    """True when ``sinfo`` answers, i.e. this machine can submit SLURM jobs."""
+    try:
+        run(["sinfo", "-h", "-o", "%P"])
+    except ClusterError:
+        return False
+    return True
+
+
+def slurm_cluster_setup(
+    partition: str | None = None,
+    *,
+    n_workers: int | None = None,
+    mem_per_worker: str | None = None,
+    cores_per_worker: int | None = None,
+    n_workers_startup: int | None = None,
+    timeout: float | None = None,
+    interactive: bool = True,
+    interactive_wait: float | None = None,
+    start_client: bool = True,
+    job_extra: Sequence[str] | None = None,
+    worker_extra_args: Sequence[str] | None = None,
+    scheduler_options: Mapping[str, Any] | None = None,
+    scheduler: str | None = "slurm",
+    preset: str | None = None,
+    container_image: str | None = None,
+    container_runtime: str = "apptainer",
+    security: bool | Security = True,
+    walltime: str | None = None,
+    mem_cushion: int | str | None = None,
+    processes_per_worker: int = 1,
+    n_cores: int | None = None,
+    estimated_bytes: float | None = None,
+    **cluster_kwargs: Any,
+) -> Any:
+    """Start dask workers as batch jobs and return a client connected to them.
+
+    Parameters
+    ----------
+    partition : str, optional
+        SLURM partition (queue elsewhere). None: the preset's, the ``queue`` of your
+        jobqueue configuration, else SLURM's default. "auto": the smallest partition
+        that holds ``estimated_bytes`` (or ``mem_per_worker``).
+    n_workers : int
+        Workers to start (default 1, or the preset's).
+    mem_per_worker : str, optional
+        Memory per worker, e.g. "4GB". None or "auto": the partition's limit, else
+        its default. A request above the partition's limit is capped, with a warning;
+        one larger than any of its nodes is an error.
+    cores_per_worker : int
+        CPUs per worker job (ACME's ``n_cores`` is an alias).
+    n_workers_startup : int
+        Return as soon as this many workers are up (default 1); the rest join later.
+    timeout : float
+        Seconds to wait for ``n_workers_startup`` workers (default 60).
+    interactive : bool
+        When stdin is a terminal and workers are slow, ask whether to keep waiting
+        ``interactive_wait`` more seconds, continue with the workers up, or abort
+        (returns None). Without a terminal, or with False: continue if at least one
+        worker is up, else raise ClusterError.
+    start_client : bool
+        False returns the dask-jobqueue cluster instead of a client.
+    job_extra, worker_extra_args : list of str
+        Extra batch directives (e.g. ``["--account=lab"]``) and dask-worker arguments,
+        added to those of your jobqueue configuration.
+    scheduler_options : dict
+        Options of the dask scheduler; the dashboard binds to 127.0.0.1 unless set here.
+    scheduler : {"slurm", "pbs", "sge", "lsf", "htcondor"}
+    preset : str, optional
+        A site preset: "esi", "cobic", or one of yours under ``acme_like.presets`` in
+        a dask configuration file (``acme_like.preset`` names a default).
+    container_image : str, optional
+        Run each worker inside this Apptainer/Singularity image (``container_runtime``).
+    security : bool or distributed.Security
+        True: TLS with certificates made for this run, kept in a private directory
+        (``shared-temp-directory`` of your jobqueue configuration, else the working
+        directory) that workers must see too. False: plain TCP.
+    **cluster_kwargs
+        Passed on to dask-jobqueue's cluster class, e.g. ``account="lab"``.
+
+    Returns
+    -------
+    ClusterClient, the cluster (``start_client=False``), or None if the user aborted.
+
+    Examples
+    --------
+    >>> client = slurm_cluster_setup("small", n_workers=2, mem_per_worker="1GB")  # doctest: +SKIP
+    >>> with client:  # leaving the block cancels the worker jobs  # doctest: +SKIP
+    ...     ParallelMap(f, range(100)).compute()
+    """
+    with run_logging(None, None):
+        plan = plan_cluster(
+            partition, n_workers=n_workers, mem_per_worker=mem_per_worker, cores_per_worker=cores_per_worker,
+            n_cores=n_cores, processes_per_worker=processes_per_worker, n_workers_startup=n_workers_startup,
+            timeout=timeout, interactive=interactive, interactive_wait=interactive_wait, start_client=start_client,
+            job_extra=job_extra, worker_extra_args=worker_extra_args, scheduler_options=scheduler_options,
+            scheduler=scheduler, preset=preset, container_image=container_image,
+            container_runtime=container_runtime, security=security, walltime=walltime, mem_cushion=mem_cushion,
+            estimated_bytes=estimated_bytes, cluster_kwargs=cluster_kwargs,
+        )
+        return start_cluster(plan)
+
+
+def acquire_slurm_client(
+    partition: str,
+    n_workers: int | str,
+    mem_per_worker: str | None,
+    setup_timeout: float,
+    setup_interactive: bool,
+    n_calls: int,
+    estimated_bytes: float | None = None,
+) -> Client | None:
+    """The SLURM client ParallelMap starts and owns: one worker per call, up to n_workers.
+
+    ``n_workers="auto"`` means one worker per call, at most AUTO_WORKERS_MAX. Returns
+    None if the person at the terminal aborted while waiting for workers.
+    """
+    wanted = AUTO_WORKERS_MAX if n_workers == "auto" else int(n_workers)
+    return slurm_cluster_setup(
+        partition, n_workers=max(1, min(wanted, n_calls)), mem_per_worker=mem_per_worker,
+        n_workers_startup=1, timeout=setup_timeout, interactive=setup_interactive, estimated_bytes=estimated_bytes,
+    )
+
+
+def plan_cluster(
+    partition: str | None = None,
+    *,
+    run: CommandRunner = run_command,
+    estimated_bytes: float | None = None,
+    **arguments: Any,
+) -> ClusterPlan:
+    """Decide the whole cluster from the arguments, the dask configuration and SLURM; start nothing."""
+    configured = dask.config.get("acme_like.presets", default={}) or {}
+    site = resolve_preset(arguments.pop("preset", None) or dask.config.get("acme_like.preset", default=None), configured)
+    request = resolve_request(partition=partition, preset=site, **arguments)
+    config = dict(dask.config.get(f"jobqueue.{request.scheduler}", default={}) or {})
+    partitions = read_partitions(run) if request.scheduler == "slurm" else None
+    resources = fit_resources(
+        request, partitions, estimated_bytes=estimated_bytes, configured_queue=config.get("queue"),
+        configured_memory=config.get("memory"), configured_walltime=_user_walltime(request.scheduler, config),
+    )
+    for note in resources.notes:
+        logger.info("%s", note)
+    for warning in resources.warnings:
+        logger.warning("%s", warning)
+    log_directory = expand_log_directory(site.log_directory if site else None, getpass.getuser(), time.strftime("%Y%m%d-%H%M%S"))
+    interface = _interface_for(site.network_prefix) if site and site.network_prefix else None
+    return ClusterPlan(request, resources, config, interface, log_directory)
+
+
+def job_script(plan: ClusterPlan, scheduler_host: str = "SCHEDULER:8786", tls_dir: str = "TLS_DIR") -> str:
+    """The job script the plan would submit for one worker, rendered without starting anything."""
+    kwargs = cluster_kwargs(plan.request, plan.resources, plan.config, tls_dir=tls_dir, interface=plan.interface, log_directory=plan.log_directory)
+    for cluster_only in ("scheduler_options", "shared_temp_directory", "n_workers"):
+        kwargs.pop(cluster_only, None)
+    security = _security_in(tls_dir) if plan.request.security is True else plan.request.security or None
+    protocol = "tls://" if security else None
+    job_cls = _job_queue_class(plan.request.scheduler).job_cls
+    job = job_cls(f"{protocol or 'tcp://'}{scheduler_host}", name="dummy-name", security=security, protocol=protocol, **kwargs)
+    return job.job_script()
+
+
+def start_cluster(plan: ClusterPlan) -> Any:
+    """Start the planned cluster, wait for its workers; close it again on any failure or abort."""
+    request = plan.request
+    release_tls, security, tls_dir = None, request.security or None, None
+    if request.security is True:
+        holder = tempfile.TemporaryDirectory(prefix=".acme_like-tls-", dir=_tls_base(plan.config))
+        tls_dir = holder.name
+        security = _write_certificates(tls_dir)
+    port = _free_port(*request.preset.port_range) if request.preset.port_range else None
+    kwargs = cluster_kwargs(request, plan.resources, plan.config, tls_dir=tls_dir, interface=plan.interface, scheduler_port=port, log_directory=plan.log_directory)
+    cluster_class = _job_queue_class(request.scheduler)
+    started = time.monotonic()
+    cluster = None
+    try:
+        cluster = cluster_class(job_cls=_recording(cluster_class.job_cls), security=security, **kwargs)
+        if tls_dir is not None:
+            release_tls = weakref.finalize(cluster, holder.cleanup)
+        logger.debug("Worker job script:\n%s", cluster.job_script())
+        cluster.scale(request.n_workers)
+        if not _await_workers(cluster, request, started):
+            cluster.close()
+            logger.info("Aborted at the prompt; the worker jobs were cancelled.")
+            return None
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        if release_tls is not None:
+            release_tls()
+        raise
+    _announce(cluster, plan, time.monotonic() - started)
+    if not request.start_client:
+        return cluster
+    client = ClusterClient(cluster)
+    client._owned_cluster, client._release_tls = cluster, release_tls
+    return client
+
+
+# -- waiting ---------------------------------------------------------------------------------
+
+
+def _await_workers(cluster: Any, request: JobRequest, started: float) -> bool:
+    """Wait for n_workers_startup workers; False if the person at the terminal chose to abort."""
+    wanted, deadline = request.n_workers_startup, started + request.timeout_s
+    while True:
+        _raise_refused_jobs(cluster)
+        n_up = len(cluster.scheduler_info.get("workers", {}))
+        if n_up >= wanted:
+            return True
+        if time.monotonic() < deadline:
+            time.sleep(_POLL_S)
+            continue
+        waited = time.monotonic() - started
+        if request.interactive and interactive_terminal():
+            if ask_yes_no(f"{n_up} of {wanted} workers are up after {waited:.0f} s. Keep waiting {request.interactive_wait_s:g} s more?"):
+                deadline = time.monotonic() + request.interactive_wait_s
+                continue
+            return n_up > 0 and ask_yes_no(f"Continue with the {n_up} workers that are up (no: abort)?")
+        if n_up > 0:
+            logger.warning("Only %d of %d workers are up after %.0f s; continuing with them (the rest may join later).", n_up, wanted, waited)
+            return True
+        raise ClusterError(
+            f"no worker started within timeout={request.timeout_s:g} s. {_pending_reasons(cluster)}"
+            f"Raise timeout, choose a less busy partition, or ask for fewer resources per worker."
+        )
+
+
+def _raise_refused_jobs(cluster: Any) -> None:
+    refused = [job.refusal for job in list(cluster.workers.values()) if getattr(job, "refusal", None)]
+    if refused:
+        raise ClusterError(
+            f"the batch system refused the worker job: {refused[0].rstrip('.')}. The job asked for: "
+            f"{_describe_job(cluster)}. Ask for what the partition allows (see `scontrol show partition`), "
+            f"or fix job_extra."
+        )
+
+
+def _pending_reasons(cluster: Any) -> str:
+    ids = [str(job.job_id) for job in list(cluster.workers.values()) if getattr(job, "job_id", None)]
+    if not ids or cluster.job_cls.submit_command != "sbatch":
+        return ""
+    try:
+        states = run_command(["squeue", "-h", "-j", ",".join(ids), "-o", "%i %T %r"]).strip()
+    except ClusterError:
+        return ""
+    return f"SLURM says (job state reason): {'; '.join(states.splitlines())}. " if states else ""
+
+
+def _describe_job(cluster: Any) -> str:
+    header = [line.split(None, 1)[-1] for line in cluster.job_header.splitlines()]
+    return ", ".join(header)
+
+
+def _announce(cluster: Any, plan: ClusterPlan, elapsed_s: float) -> None:
+    resources = plan.resources
+    where = f" in partition {resources.partition!r}" if resources.partition else ""
+    logger.info(
+        "%d of %d workers ready after %.1f s%s (%d cores, %s each); scheduler at %s",
+        len(cluster.scheduler_info.get("workers", {})), plan.request.n_workers, elapsed_s, where,
+        resources.cores, format_size(resources.memory_bytes), cluster.scheduler_address,
+    )
+    link = cluster.dashboard_link
+    port = link.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[-1]
+    if port.isdigit():
+        logger.info(
+            "Dashboard on this machine only: %s. From your computer: ssh -N -L %s:127.0.0.1:%s %s@%s, then open http://localhost:%s/status",
+            link, port, port, getpass.getuser(), socket.getfqdn(), port,
+        )
+
+
+# -- pieces ----------------------------------------------------------------------------------
+
+
+def _job_queue_class(scheduler: str) -> Any:
+    return getattr(importlib.import_module("dask_jobqueue"), _CLUSTER_CLASSES[scheduler])
+
+
+def _recording(job_cls: Any) -> Any:
+    """A subclass of ``job_cls`` that keeps the reason of a refused submission for the setup to report."""
+    from distributed.core import Status
+
+    class RecordingJob(job_cls):  # type: ignore[misc, valid-type]
+        refusal: str | None = None
+
+        async def start(self) -> None:
+            try:
+                await super().start()
+            except RuntimeError as exc:  # dask-jobqueue's "Command exited with non-zero exit code"
+                self.refusal = str(exc).split("stderr:", 1)[-1].strip() or str(exc)
+                logger.error("The batch system refused a worker job: %s", self.refusal)
+                # Counted as started, so dask logs no second traceback; the setup raises instead.
+                self.status = Status.running
+
+        async def close(self) -> None:
+            await super().close()
+            self.status = Status.closed
+
+    RecordingJob.__name__ = RecordingJob.__qualname__ = job_cls.__name__
+    return RecordingJob
+
+
+def _security_in(tls_dir: str) -> Security:
+    cert, key = str(Path(tls_dir, TLS_CERT)), str(Path(tls_dir, TLS_KEY))
+    return Security(
+        require_encryption=True, tls_ca_file=cert, tls_client_cert=cert, tls_client_key=key,
+        tls_scheduler_cert=cert, tls_scheduler_key=key, tls_worker_cert=cert, tls_worker_key=key,
+    )
+
+
+def _write_certificates(tls_dir: str) -> Security:
+    """Fresh self-signed credentials for this run, readable by the owner only."""
+    fresh = Security.temporary()
+    for name, text in ((TLS_CERT, fresh.tls_ca_file), (TLS_KEY, fresh.tls_worker_key)):
+        fd = os.open(Path(tls_dir, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+    return _security_in(tls_dir)
+
+
+def _tls_base(config: Mapping[str, Any]) -> str:
+    shared = config.get("shared-temp-directory")
+    return os.path.expanduser(os.path.expandvars(shared)) if shared else os.getcwd()
+
+
+def _user_walltime(scheduler: str, config: Mapping[str, Any]) -> str | None:
+    """The walltime of the user's jobqueue configuration, unless it is dask-jobqueue's own default."""
+    import dask_jobqueue
+    import yaml
+
+    packaged = yaml.safe_load(Path(dask_jobqueue.__file__).with_name("jobqueue.yaml").read_text())
+    value = config.get("walltime")
+    return None if value == packaged["jobqueue"].get(scheduler, {}).get("walltime") else value
+
+
+def _interface_for(prefix: str) -> str | None:
+    import psutil
+
+    for name, addresses in psutil.net_if_addrs().items():
+        if any(a.family == socket.AF_INET and a.address.startswith(prefix) for a in addresses):
+            return name
+    logger.warning("No network interface has an address starting with %s; using dask's default interface.", prefix)
+    return None
+
+
+def _free_port(first: int, last: int) -> int:
+    ports = list(range(first, last + 1))
+    random.shuffle(ports)
+    for port in ports[:200]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("", port))
+            except OSError:
+                continue
+            return port
+    raise ClusterError(f"no free port for the scheduler between {first} and {last}; close other dask clusters or widen port_range.")

@@ -1,0 +1,80 @@
+"""Waiting for workers: n_workers_startup, timeout, the prompt and the non-interactive rule.
+
+A stand-in cluster reports a fixed number of workers, so every branch runs in
+milliseconds and without SLURM.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from acme_like import slurm
+from acme_like.errors import ClusterError
+from acme_like.jobrequest import resolve_request
+
+
+class StandInCluster:
+    """Just what the waiting loop reads of a dask-jobqueue cluster."""
+
+    job_cls = type("Job", (), {"submit_command": "qsub"})
+
+    def __init__(self, n_up, refusal=None):
+        self.scheduler_info = {"workers": {f"w{i}": {} for i in range(n_up)}}
+        self.workers = {"job-0": type("Job", (), {"refusal": refusal, "job_id": "1"})()}
+        self.job_header = "#SBATCH -p small\n#SBATCH --mem=954M"
+
+
+def wait(n_up, answers=None, monkeypatch=None, refusal=None, **arguments):
+    arguments.setdefault("timeout", 0)
+    request = resolve_request(**arguments)
+    if answers is not None:
+        monkeypatch.setattr(slurm, "interactive_terminal", lambda: True)
+        replies = iter(answers)
+        monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
+    return slurm._await_workers(StandInCluster(n_up, refusal), request, time.monotonic())
+
+
+def test_enough_workers_return_at_once():
+    assert wait(1, n_workers=4, n_workers_startup=1, timeout=60) is True
+    assert wait(0, n_workers=4, n_workers_startup=0) is True
+
+
+def test_without_a_terminal_some_workers_are_enough(caplog):
+    assert wait(1, n_workers=4, n_workers_startup=3, interactive=True) is True
+    assert "Only 1 of 3 workers are up after 0 s; continuing with them" in caplog.text
+
+
+def test_without_a_terminal_no_worker_is_an_error():
+    with pytest.raises(ClusterError, match=r"no worker started within timeout=0 s\. Raise timeout"):
+        wait(0, n_workers=2, interactive=False)
+
+
+def test_at_the_terminal_one_can_continue_with_fewer(monkeypatch):
+    assert wait(1, ["n", "y"], monkeypatch, n_workers=3, n_workers_startup=3) is True
+
+
+def test_at_the_terminal_one_can_abort(monkeypatch):
+    assert wait(1, ["n", "n"], monkeypatch, n_workers=3, n_workers_startup=3) is False
+    assert wait(0, ["no"], monkeypatch, n_workers=3) is False  # nothing to continue with: no second question
+
+
+def test_at_the_terminal_keep_waiting_waits_interactive_wait_more(monkeypatch):
+    started = time.monotonic()
+    assert wait(0, ["y", "n"], monkeypatch, n_workers=1, interactive_wait=0.3) is False
+    assert time.monotonic() - started >= 0.3
+
+
+def test_interactive_false_never_asks(monkeypatch):
+    monkeypatch.setattr(slurm, "interactive_terminal", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: pytest.fail("asked although interactive=False"))
+    assert wait(2, n_workers=3, n_workers_startup=3, interactive=False) is True
+
+
+def test_a_refused_job_is_an_error_at_once_not_a_timeout():
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match=r"refused the worker job: sbatch: error: Memory required by task is not available\. "
+                                           r"The job asked for: -p small, --mem=954M"):
+        wait(0, refusal="sbatch: error: Memory required by task is not available", timeout=60)
+    assert time.monotonic() - started < 5
