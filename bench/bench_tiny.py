@@ -261,6 +261,9 @@ def child_main(args: argparse.Namespace) -> None:
             peaks = client.run(workloads.vmhwm_mb)
             record["worker_peak_mb"] = peaks
             record["max_worker_peak_mb"] = max(peaks.values())
+            record["worker_malloc_trim_threshold"] = sorted(
+                {str(v) for v in client.run(workloads.malloc_trim_threshold).values()}
+            )
             record["n_workers"] = len(peaks)
         else:
             record["n_workers"] = 1

@@ -62,6 +62,11 @@ def vmhwm_mb():
     return float("nan")
 
 
+def malloc_trim_threshold():
+    """This process's ``MALLOC_TRIM_THRESHOLD_`` (dask's nanny sets 65536 on its workers)."""
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
 def cpu_seconds():
     """CPU time (user + system, all threads) this process has used so far."""
     return time.process_time()
