@@ -101,27 +101,58 @@ def _virtual_stack(
     h5: h5py.File, layout: OutputLayout, done: Sequence[tuple[int, PayloadRef]], stack: StackSpec, n_calls: int
 ) -> None:
     # The low-level API: h5py's VirtualLayout builds one Python object per source, which
-    # costs seconds and hundreds of MB at 100,000 calls.
+    # costs seconds and hundreds of MB at 100,000 sources. Calls run in batches map one
+    # source per run of consecutive calls in their shard, not one per call.
     full = stack.full_shape(n_calls, _inf_extent(stack, done))
     dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
     dcpl.set_fill_value(np.array(stack.fill_value(), dtype=stack.dtype))
     vspace = h5py.h5s.create_simple(full, full)
-    for index, ref in done:
-        if ref.fmt != "hdf5" or ref.stack_shape is None:
-            continue
-        shape = ref.stack_shape
-        start = [0] * len(full)
-        start[stack.axis] = index
-        count = list(shape)
-        count.insert(stack.axis, 1)
-        if 0 in count:
-            continue
-        vspace.select_hyperslab(tuple(start), tuple(count))
-        source = h5py.h5s.create_simple(shape, shape) if shape else h5py.h5s.create(h5py.h5s.SCALAR)
-        dcpl.set_virtual(vspace, layout.relative(ref.path).encode(), f"/{STACKED}".encode(), source)
+    for path, dataset, runs in _sources(done):
+        with h5py.File(path, "r") as source_file:
+            source_shape = source_file[dataset].shape
+        source = h5py.h5s.create_simple(source_shape, source_shape) if source_shape else h5py.h5s.create(h5py.h5s.SCALAR)
+        for first_index, first_row, length, shape in runs:
+            count = list(shape)
+            count.insert(stack.axis, length)
+            if 0 in count:
+                continue
+            start = [0] * len(full)
+            start[stack.axis] = first_index
+            vspace.select_hyperslab(tuple(start), tuple(count))
+            if source_shape:
+                src_start = [0] * len(source_shape)
+                src_count = list(shape)
+                if len(source_shape) == len(full):  # a shard: rows along the stacking axis
+                    src_start[stack.axis] = first_row
+                    src_count.insert(stack.axis, length)
+                source.select_hyperslab(tuple(src_start), tuple(src_count))
+            dcpl.set_virtual(vspace, layout.relative(path).encode(), f"/{dataset}".encode(), source)
     vspace.select_all()
     h5py.h5d.create(h5.id, STACKED.encode(), h5py.h5t.py_create(stack.dtype), vspace, dcpl=dcpl).close()
     h5[STACKED].attrs["stacking_axis"] = stack.axis
+
+
+def _sources(done: Sequence[tuple[int, PayloadRef]]) -> list[tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]]]]:
+    """Per source file: runs of (first call, first row, number of calls, slot shape) to map."""
+    per_file: dict[str, list[tuple[int, int, tuple[int, ...]]]] = {}
+    for index, ref in done:
+        if ref.fmt == "pickle" and ref.stack_path is None or ref.stack_shape is None:
+            continue
+        path = ref.stack_path or ref.path
+        per_file.setdefault(path, []).append((index, ref.stack_row if ref.stack_path else 0, ref.stack_shape))
+    sources = []
+    for path, rows in per_file.items():
+        rows.sort()
+        runs: list[tuple[int, int, int, tuple[int, ...]]] = []
+        for index, row, shape in rows:
+            if runs:
+                first_index, first_row, length, run_shape = runs[-1]
+                if index == first_index + length and row == first_row + length and shape == run_shape:
+                    runs[-1] = (first_index, first_row, length + 1, run_shape)
+                    continue
+            runs.append((index, row, 1, shape))
+        sources.append((path, STACKED, runs))
+    return sources
 
 
 def _copy_into(h5: h5py.File, done: Sequence[tuple[int, PayloadRef]], stack: StackSpec | None, n_calls: int) -> None:
@@ -142,6 +173,22 @@ def _copy_all(
         full = stack.full_shape(n_calls, _inf_extent(stack, done))
         stacked = h5.create_dataset(STACKED, shape=full, dtype=stack.dtype, fillvalue=stack.fill_value())
         stacked.attrs["stacking_axis"] = stack.axis
+    shards: dict[str, h5py.File] = {}
+    try:
+        _copy_each(h5, previous, done, stack, stacked, shards)
+    finally:
+        for shard in shards.values():
+            shard.close()
+
+
+def _copy_each(
+    h5: h5py.File,
+    previous: h5py.File | None,
+    done: Sequence[tuple[int, PayloadRef]],
+    stack: StackSpec | None,
+    stacked: Any,
+    shards: dict[str, h5py.File],
+) -> None:
     for index, ref in done:
         name = f"{COMP_PREFIX}{index}"
         if ref.fmt == "container":  # kept from an earlier run of this single file
@@ -153,9 +200,16 @@ def _copy_all(
             group.attrs["pickled"] = True
             group.create_dataset("pickle", data=np.void(Path(ref.path).read_bytes()))
             continue
+        if ref.stack_path is not None and stacked is not None:
+            shards[ref.stack_path] = shards.get(ref.stack_path) or h5py.File(ref.stack_path, "r")
+            shard = shards[ref.stack_path][STACKED]
+            value = shard[_slot(stack, ref.stack_row, ref.stack_shape or ())]
+            stacked[_slot(stack, index, np.shape(value))] = value
+            if ref.path == ref.stack_path:
+                continue
         with h5py.File(ref.path, "r") as source:
             for key in source:
-                if stacked is not None and key == STACKED:
+                if stacked is not None and key == STACKED and ref.stack_path is None:
                     value = source[key][()]
                     stacked[_slot(stack, index, np.shape(value))] = value
                 else:
@@ -177,6 +231,8 @@ def _remove_payloads(layout: OutputLayout, done: Sequence[tuple[int, PayloadRef]
     for _, ref in done:
         if ref.fmt != "container":
             Path(ref.path).unlink(missing_ok=True)
+        if ref.stack_path is not None:
+            Path(ref.stack_path).unlink(missing_ok=True)
     try:
         layout.payload_dir.rmdir()
     except OSError:

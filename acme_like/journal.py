@@ -73,6 +73,13 @@ class Journal:
                 shape=None if ref.stack_shape is None else list(ref.stack_shape),
                 seconds=outcome.seconds,
             )
+            if ref.stack_path is not None:
+                line.update(
+                    stack_path=self._layout.relative(ref.stack_path),
+                    stack_row=ref.stack_row,
+                    stack_nbytes=ref.stack_nbytes,
+                    stack_crc32=ref.stack_crc32,
+                )
         if outcome.failure is not None:
             line.update(kind=outcome.failure.kind, exception=outcome.failure.exc_type, message=outcome.failure.message)
         return line
@@ -97,13 +104,14 @@ def read_prior(layout: OutputLayout, digests: Mapping[int, str] | Any, n_calls: 
     done: dict[int, TaskOutcome] = {}
     failed: set[int] = set()
     damaged: list[int] = []
+    checked: dict[str, tuple[int, int] | None] = {}
     for index, line in latest.items():
         if index >= n_calls or line.get("digest") != digests[index]:
             continue
         if line.get("status") == FAILED:
             failed.add(index)
             continue
-        ref = _verified(layout, line, in_container)
+        ref = _verified(layout, line, in_container, checked)
         if ref is None:
             damaged.append(index)
         else:
@@ -111,10 +119,13 @@ def read_prior(layout: OutputLayout, digests: Mapping[int, str] | Any, n_calls: 
     return Prior(done, frozenset(failed), tuple(sorted(damaged)))
 
 
-def _verified(layout: OutputLayout, line: Mapping[str, Any], in_container: bool) -> PayloadRef | None:
+def _verified(
+    layout: OutputLayout, line: Mapping[str, Any], in_container: bool, checked: dict[str, tuple[int, int] | None]
+) -> PayloadRef | None:
     try:
         path = layout.run_dir / line["path"]
         shape = line.get("shape")
+        stack_path = line.get("stack_path")
         ref = PayloadRef(
             path=str(path),
             fmt=line["fmt"],
@@ -122,15 +133,28 @@ def _verified(layout: OutputLayout, line: Mapping[str, Any], in_container: bool)
             nbytes=int(line["nbytes"]),
             stack_shape=None if shape is None else tuple(shape),
             crc32=int(line["crc32"]),
+            stack_path=None if stack_path is None else str(layout.run_dir / stack_path),
+            stack_row=int(line.get("stack_row", 0)),
+            stack_nbytes=int(line.get("stack_nbytes", 0)),
+            stack_crc32=int(line.get("stack_crc32", 0)),
         )
     except (KeyError, TypeError, ValueError):
         return None
     if in_container:
         # Merged into the single-file container, which the next container is built from.
         return PayloadRef(str(layout.container_path), "container", ref.n_values, 0, ref.stack_shape)
-    try:
-        if file_checksum(path) != (ref.nbytes, ref.crc32):
-            return None
-    except OSError:
+    if _checksum(ref.path, checked) != (ref.nbytes, ref.crc32):
         return None
+    if ref.stack_path is not None and _checksum(ref.stack_path, checked) != (ref.stack_nbytes, ref.stack_crc32):
+        return None  # the shard with this call's first value is gone or damaged
     return ref
+
+
+def _checksum(path: str, checked: dict[str, tuple[int, int] | None]) -> tuple[int, int] | None:
+    """A file's (size, CRC-32), read once however many calls share the file."""
+    if path not in checked:
+        try:
+            checked[path] = file_checksum(Path(path))
+        except OSError:
+            checked[path] = None
+    return checked[path]

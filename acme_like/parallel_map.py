@@ -340,7 +340,7 @@ class ParallelMap:
             with Progress(len(todo), self.func_name, show) as progress:
                 outcomes = run_on_client(
                     handle.client,
-                    context,
+                    dataclasses.replace(context, shards=True),
                     self.plan,
                     todo,
                     progress,
@@ -416,7 +416,7 @@ class ParallelMap:
             self._released = False
         return self._handle
 
-    def _context(self, seed_entropy: int | None = None) -> CallContext:
+    def _context(self, seed_entropy: int | None = None, shards: bool = False) -> CallContext:
         output = self.options.output
         template = self.plan.template
         if template.rng:
@@ -428,6 +428,7 @@ class ParallelMap:
             fmt="pickle" if output.mode == "pickle" else "hdf5",
             stack=output.stack,
             retries=self.options.retries,
+            shards=shards,
         )
 
     def _forecast_workers(self) -> int:

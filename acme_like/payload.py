@@ -14,7 +14,7 @@ import os
 import pickle
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import h5py
 import numpy as np
@@ -62,8 +62,12 @@ def _hdf5_form(value: Any) -> tuple[Any, Any]:
     raise _NotStorable(f"values of dtype {array.dtype}")
 
 
-def write_payload(h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf5") -> PayloadRef:
-    """Store ``result`` at ``h5_path``, or at ``pickle_path`` if asked or if HDF5 cannot hold it."""
+def write_payload(h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf5", first: int = 0) -> PayloadRef:
+    """Store ``result`` at ``h5_path``, or at ``pickle_path`` if asked or if HDF5 cannot hold it.
+
+    ``first`` numbers the datasets from ``result_<first>`` (1 when the first value is
+    stored elsewhere, stacked with other calls' first values).
+    """
     values = return_values(result)
     if fmt == "pickle":
         return _write_pickle(pickle_path, result, len(values))
@@ -75,7 +79,7 @@ def write_payload(h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf
     try:
         with h5py.File(tmp, "w") as h5:
             for k, (data, dtype) in enumerate(forms):
-                h5.create_dataset(f"{RESULT_PREFIX}{k}", data=data, dtype=dtype)
+                h5.create_dataset(f"{RESULT_PREFIX}{k + first}", data=data, dtype=dtype)
         os.replace(tmp, h5_path)
     except TypeError:
         # h5py found no HDF5 type after all (e.g. a structured dtype it cannot map).
@@ -106,6 +110,20 @@ def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:
         raise PayloadError(f"could not write the result file {path}: {exc}") from exc
     size, crc = file_checksum(path)
     return PayloadRef(path=str(path), fmt="pickle", n_values=n_values, nbytes=size, crc32=crc)
+
+
+def write_shard(path: Path, rows: np.ndarray, indices: Sequence[int]) -> tuple[int, int]:
+    """Write a batch's stacked first values atomically; return the file's (size, CRC-32)."""
+    tmp = partial_path(path)
+    try:
+        with h5py.File(tmp, "w") as h5:
+            h5.create_dataset(f"{RESULT_PREFIX}0", data=rows)
+            h5.attrs["call_indices"] = np.asarray(indices, dtype=np.int64)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PayloadError(f"could not write the result file {path}: {exc}") from exc
+    return file_checksum(path)
 
 
 def file_checksum(path: Path) -> tuple[int, int]:

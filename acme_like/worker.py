@@ -9,16 +9,20 @@ This module chooses no paths and reads no configuration.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from .inputs import CallTemplate
 from .layout import OutputLayout
-from .outcome import FAILED, OK, CallFailure, TaskOutcome
-from .payload import return_values, write_payload
+from .errors import PayloadError
+from .outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
+from .payload import return_values, write_payload, write_shard
 from .stacking import StackSpec
 
 #: One call as it travels to a worker: its index and its values for the split slots.
@@ -35,6 +39,11 @@ class CallContext:
     fmt: str = "hdf5"  # "hdf5" or "pickle" when a layout is given
     stack: StackSpec | None = None
     retries: int = 0  # extra attempts for a call that raises
+    shards: bool = False  # stacked first values of a batch go into one shard file
+
+    @property
+    def sharded(self) -> bool:
+        return self.shards and self.stack is not None and self.layout is not None and self.fmt == "hdf5"
 
     def shape_result(self, index: int, result: Any) -> Any:
         """``result`` with its first value fitted to the declared stack (ShapeMismatch if it does not fit)."""
@@ -46,8 +55,69 @@ class CallContext:
 
 
 def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutcome]:
-    """Run a batch of calls; every call yields an outcome, failed or not."""
-    return [run_call(context, index, values, capture=True) for index, values in calls]
+    """Run a batch of calls; every call yields an outcome, failed or not.
+
+    With stacked results on disk, the batch's first values go into one shard file (so a
+    stacked dataset has one source per batch, not per call); other values stay per call.
+    """
+    if not context.sharded:
+        return [run_call(context, index, values, capture=True) for index, values in calls]
+    outcomes = [run_call(context, index, values, capture=True) for index, values in calls]
+    return _write_shard(context, outcomes)
+
+
+def _write_shard(context: CallContext, outcomes: list[TaskOutcome]) -> list[TaskOutcome]:
+    assert context.layout is not None and context.stack is not None
+    done = [o for o in outcomes if o.ok]
+    if not done:
+        return outcomes
+    stack = context.stack
+    extent = 0
+    if stack.slot_inf_axis is not None:
+        extent = max(np.shape(o.value)[stack.slot_inf_axis] for o in done)
+    rows = np.full(stack.full_shape(len(outcomes), extent), stack.fill_value(), dtype=stack.dtype)
+    for row, outcome in enumerate(outcomes):
+        if outcome.ok:
+            selection: list[Any] = [slice(0, n) for n in np.shape(outcome.value)]
+            selection.insert(stack.axis, row)
+            rows[tuple(selection)] = outcome.value
+    path = context.layout.shard_path(outcomes[0].index)
+    try:
+        size, crc = write_shard(path, rows, [o.index for o in outcomes])
+    except PayloadError as exc:
+        return [_failed_write(context, o, exc) if o.ok else o for o in outcomes]
+    finished = []
+    for row, outcome in enumerate(outcomes):
+        if not outcome.ok:
+            finished.append(outcome)
+            continue
+        rest = outcome.payload
+        payload = PayloadRef(
+            path=rest.path if rest is not None else str(path),
+            fmt=rest.fmt if rest is not None else "hdf5",
+            n_values=rest.n_values + 1 if rest is not None else 1,
+            nbytes=rest.nbytes if rest is not None else size,
+            stack_shape=tuple(np.shape(outcome.value)),
+            crc32=rest.crc32 if rest is not None else crc,
+            stack_path=str(path),
+            stack_row=row,
+            stack_nbytes=size,
+            stack_crc32=crc,
+        )
+        finished.append(dataclasses.replace(outcome, payload=payload, value=None))
+    return finished
+
+
+def _failed_write(context: CallContext, outcome: TaskOutcome, exc: Exception) -> TaskOutcome:
+    failure = CallFailure(
+        index=outcome.index,
+        kind="exception",
+        exc_type=type(exc).__name__,
+        message=str(exc),
+        traceback="",
+        arguments="",
+    )
+    return TaskOutcome(index=outcome.index, status=FAILED, seconds=outcome.seconds, failure=failure)
 
 
 def run_call(context: CallContext, index: int, values: Sequence[Any], capture: bool) -> TaskOutcome:
@@ -65,7 +135,15 @@ def _attempt(context: CallContext, index: int, values: Sequence[Any], capture: b
     try:
         result = context.shape_result(index, context.func(*args, **kwargs))
         payload = None
-        if context.layout is not None:
+        if context.sharded:
+            # The first value waits for the batch's shard; other values get a file of their own.
+            values = return_values(result)
+            result = values[0]
+            if len(values) > 1:
+                layout = context.layout
+                assert layout is not None
+                payload = write_payload(layout.payload_path(index), layout.pickle_path(index), values[1:], first=1)
+        elif context.layout is not None:
             layout = context.layout
             payload = write_payload(layout.payload_path(index), layout.pickle_path(index), result, context.fmt)
             result = None

@@ -174,3 +174,53 @@ def test_modes_that_do_not_apply_in_memory_warn():
 
 def test_inputerror_is_a_valueerror():
     assert issubclass(InputError, ValueError)
+
+
+def test_stacked_batches_read_back_from_few_sources(processes_client, tmp_path):
+    with ParallelMap_(funcs.vector, list(range(300)), result_shape=(None, 3), client=processes_client,
+                      output_dir=tmp_path / "many", verbose=False) as pmap:
+        paths = pmap.compute()
+    with h5py.File(pmap.results_container, "r") as h5:
+        stacked = h5["result_0"]
+        assert len(stacked.virtual_sources()) < 30  # one source per batch of calls, not per call
+        np.testing.assert_array_equal(stacked[:, 0], np.arange(300.0))
+        assert h5["comp_299"]["result_1"][()] == 598
+    assert read_payload(paths[7]) == 14  # each call keeps a file of its own for its other values
+
+
+def test_stacked_batches_with_failures_and_a_single_file(processes_client, tmp_path):
+    with pytest.raises(TaskError) as caught:
+        with ParallelMap_(funcs.ramp, [3, 3, 4, 3] * 20, result_shape=(None, 3), client=processes_client,
+                          output_dir=tmp_path / "one", single_file=True, verbose=False) as pmap:
+            pmap.compute()
+    assert caught.value.failed_indices == list(range(2, 80, 4))
+    with h5py.File(caught.value.results_container, "r") as h5:
+        data = h5["result_0"][()]
+    assert np.isnan(data[2::4]).all()
+    np.testing.assert_array_equal(data[0::4], np.tile([0.0, 1.0, 2.0], (20, 1)))
+    assert not list((tmp_path / "one" / "ramp_payload").glob("*.h5"))
+
+
+def test_a_damaged_shard_recomputes_exactly_its_calls(processes_client, tmp_path):
+    marks, out = tmp_path / "marks", tmp_path / "out"
+    with ParallelMap_(funcs.counted, list(range(60)), str(marks), result_shape=(None,), client=processes_client,
+                      output_dir=out, batch_size=10, verbose=False) as pmap:
+        pmap.compute()
+    shard = out / "counted_payload" / "counted_stack_20.h5"
+    data = bytearray(shard.read_bytes())
+    data[-16:] = bytes(16)
+    shard.write_bytes(bytes(data))
+    for p in marks.iterdir():
+        p.unlink()
+    with ParallelMap_(funcs.counted, list(range(60)), str(marks), result_shape=(None,), client=processes_client,
+                      output_dir=out, batch_size=10, verbose=False) as pmap:
+        pmap.compute()
+    assert sorted(int(p.name.split("-")[0]) for p in marks.iterdir()) == list(range(20, 30))
+    with h5py.File(pmap.results_container, "r") as h5:
+        np.testing.assert_array_equal(h5["result_0"][()], np.arange(60.0) ** 2)
+
+
+def ParallelMap_(*args, **kwargs):
+    from acme_like import ParallelMap
+
+    return ParallelMap(*args, **kwargs)
