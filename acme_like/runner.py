@@ -14,6 +14,8 @@ import logging
 import uuid
 from typing import Any, Callable, Sequence
 
+from concurrent.futures import CancelledError
+
 from distributed import Client, as_completed
 
 from .inputs import CallPlan, function_name
@@ -90,28 +92,35 @@ def run_on_client(
         futures = submit(list(split(pending, int(batch_size))))
         pending = []
     outcomes: dict[int, TaskOutcome] = {}
-    completed = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+    # Results are fetched in one gather per group of finished tasks, not one request each.
+    completed = as_completed(futures, loop=client.loop)
     try:
-        for future, result in completed:
-            group = groups.pop(future.key)
-            if isinstance(result, list):
-                batch_outcomes = result
-            elif _worker_lost(result) and attempts[group[0][0]] < lost_retries:
-                logger.warning("A worker died running calls %d-%d; running them again", group[0][0], group[-1][0])
-                more = submit([[index for index, _ in group]])
-                futures.extend(more)
-                completed.update(more)
+        for finished in completed.batches():
+            ok = [f for f in finished if f.status == "finished"]
+            results = dict(zip((f.key for f in ok), client.gather(ok, errors="skip"))) if ok else {}
+            for future in finished:
+                group = groups.pop(future.key)
+                result = results.get(future.key)
+                if result is None:
+                    result = future.exception() if future.status == "error" else CancelledError(future.key)
+                if not isinstance(result, list) and _worker_lost(result) and attempts[group[0][0]] < lost_retries:
+                    logger.warning("A worker died running calls %d-%d; running them again", group[0][0], group[-1][0])
+                    more = submit([[index for index, _ in group]])
+                    futures.extend(more)
+                    completed.update(more)
+                    future.release()
+                    continue
+                if isinstance(result, list):
+                    batch_outcomes = result
+                else:  # the task itself failed: its worker was lost every time, or our wrapper broke
+                    batch_outcomes = [_lost(context, index, values, result) for index, values in group]
+                if record is not None:
+                    record(batch_outcomes)
+                for outcome in batch_outcomes:
+                    outcomes[outcome.index] = outcome
+                n_failed = sum(1 for o in batch_outcomes if not o.ok)
+                progress.advance(len(batch_outcomes) - n_failed, n_failed)
                 future.release()
-                continue
-            else:  # the task itself failed: its worker was lost every time, or our wrapper broke
-                batch_outcomes = [_lost(context, index, values, result) for index, values in group]
-            if record is not None:
-                record(batch_outcomes)
-            for outcome in batch_outcomes:
-                outcomes[outcome.index] = outcome
-            n_failed = sum(1 for o in batch_outcomes if not o.ok)
-            progress.advance(len(batch_outcomes) - n_failed, n_failed)
-            future.release()
             if pending:  # the probes have measured the call time: batch the rest
                 timed = [o.seconds for o in outcomes.values() if o.ok]
                 mean = sum(timed) / len(timed) if timed else 0.0
