@@ -107,9 +107,12 @@ def _virtual_stack(
     dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
     dcpl.set_fill_value(np.array(stack.fill_value(), dtype=stack.dtype))
     vspace = h5py.h5s.create_simple(full, full)
-    for path, dataset, runs in _sources(done):
-        with h5py.File(path, "r") as source_file:
-            source_shape = source_file[dataset].shape
+    for path, dataset, runs, per_call_shape in _sources(done):
+        if per_call_shape is not None:
+            source_shape = per_call_shape
+        else:
+            with h5py.File(path, "r") as source_file:
+                source_shape = source_file[dataset].shape
         source = h5py.h5s.create_simple(source_shape, source_shape) if source_shape else h5py.h5s.create(h5py.h5s.SCALAR)
         for first_index, first_row, length, shape in runs:
             count = list(shape)
@@ -132,9 +135,13 @@ def _virtual_stack(
     h5[STACKED].attrs["stacking_axis"] = stack.axis
 
 
-def _sources(done: Sequence[tuple[int, PayloadRef]]) -> list[tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]]]]:
-    """Per source file: runs of (first call, first row, number of calls, slot shape) to map."""
+def _sources(
+    done: Sequence[tuple[int, PayloadRef]],
+) -> list[tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]], tuple[int, ...] | None]]:
+    """Per source file: runs of (first call, first row, number of calls, slot shape) to map,
+    and the dataset's shape when it is a single call's (shards are looked up)."""
     per_file: dict[str, list[tuple[int, int, tuple[int, ...]]]] = {}
+    sharded = {ref.stack_path for _, ref in done if ref.stack_path is not None}
     for index, ref in done:
         if ref.fmt == "pickle" and ref.stack_path is None or ref.stack_shape is None:
             continue
@@ -151,7 +158,7 @@ def _sources(done: Sequence[tuple[int, PayloadRef]]) -> list[tuple[str, str, lis
                     runs[-1] = (first_index, first_row, length + 1, run_shape)
                     continue
             runs.append((index, row, 1, shape))
-        sources.append((path, STACKED, runs))
+        sources.append((path, STACKED, runs, None if path in sharded else rows[0][2]))
     return sources
 
 

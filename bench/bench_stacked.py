@@ -43,20 +43,31 @@ def child_build(n: int, mode: str) -> dict:
     from acme_like.aggregate import build_container
     from acme_like.layout import OutputLayout
     from acme_like.outcome import PayloadRef, TaskOutcome
+    from acme_like.payload import write_shard
     from acme_like.stacking import parse_stack
 
     before = vmhwm_mb()
+    batch = 100  # calls per shard, as batching gives tiny calls
     with tempfile.TemporaryDirectory() as tmp:
         layout = OutputLayout.for_run(tmp, "f")
         layout.create()
-        outcomes = [
-            TaskOutcome(
-                index=i,
-                status="ok",
-                payload=PayloadRef(str(layout.payload_path(i)), "hdf5", 1, 800, stack_shape=()),
-            )
-            for i in range(n)
-        ]
+        if mode == "stacked":
+            outcomes = []
+            for first in range(0, n, batch):
+                shard = layout.shard_path(first)
+                rows = np.arange(first, min(first + batch, n), dtype=np.float64)
+                size, crc = write_shard(shard, rows, list(range(first, first + len(rows))))
+                outcomes += [
+                    TaskOutcome(index=first + r, status="ok", payload=PayloadRef(
+                        str(shard), "hdf5", 1, size, stack_shape=(), crc32=crc, stack_path=str(shard), stack_row=r,
+                        stack_nbytes=size, stack_crc32=crc))
+                    for r in range(len(rows))
+                ]
+        else:
+            outcomes = [
+                TaskOutcome(index=i, status="ok", payload=PayloadRef(str(layout.payload_path(i)), "hdf5", 1, 800))
+                for i in range(n)
+            ]
         stack = parse_stack((None,), "float64", in_memory=False) if mode == "stacked" else None
         start = time.perf_counter()
         build_container(layout, outcomes, "f", stack=stack)
