@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,29 @@ class ClientHandle:
 def count_workers(client: Client) -> int:
     """The number of workers connected to ``client``'s scheduler right now."""
     return len(client.scheduler_info(n_workers=-1).get("workers", {}))
+
+
+def workers_are_local(client: Client) -> bool:
+    """True when every worker runs on this machine (so files in /dev/shm or /tmp reach them)."""
+    from distributed.comm import get_address_host
+
+    own = {"127.0.0.1", "localhost", "::1", socket.gethostname()}
+    try:
+        own.add(socket.gethostbyname(socket.gethostname()))
+    except OSError:
+        pass
+    addresses = list(client.scheduler_info(n_workers=-1).get("workers", {}))
+    if not addresses:
+        return False
+    for address in addresses:
+        if address.startswith("inproc://"):
+            continue
+        try:
+            if get_address_host(address) not in own:
+                return False
+        except ValueError:
+            return False
+    return True
 
 
 def running_client() -> Client | None:

@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .aggregate import build_container, stack_in_memory
-from .cluster import ClientHandle, acquire_client, count_workers, running_client
+from .cluster import ClientHandle, acquire_client, count_workers, running_client, workers_are_local
 from .errors import AcmeLikeWarning, InputError, InputTypeError
 from .estimate import Estimate, estimate_run
 from .housekeeping import earlier_runs, remove_earlier_runs
@@ -348,6 +348,7 @@ class ParallelMap:
                     n_workers=max(1, handle.n_workers),
                     record=record,
                     lost_retries=self.options.worker_retries,
+                    share_arrays=workers_are_local(handle.client),
                 )
         except KeyboardInterrupt:
             log.warning("Interrupted: pending calls cancelled; finished results are kept.")

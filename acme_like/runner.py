@@ -10,6 +10,7 @@ nor stops clusters and writes no container.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from typing import Any, Callable, Sequence
@@ -23,6 +24,7 @@ from .layout import safe_stem
 from .outcome import FAILED, CallFailure, TaskOutcome
 from .progress import Progress
 from .batching import choose_batch_size, probe_count, split
+from .sharing import forget, share_large_arrays
 from .worker import CallContext, CallSpec, run_call, run_calls
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ def run_on_client(
     n_workers: int = 1,
     record: Recorder = None,
     lost_retries: int = 2,
+    share_arrays: bool = False,
 ) -> list[TaskOutcome]:
     """Run the calls ``indices`` as tasks on ``client``; return their outcomes in that order.
 
@@ -67,7 +70,30 @@ def run_on_client(
     run_id = uuid.uuid4().hex[:12]
     prefix = f"{safe_stem(function_name(plan.func))}-{run_id}"
     # One scatter of func and the shared arguments: each worker deserialises them once,
-    # tasks carry only their own per-call values.
+    # tasks carry only their own per-call values. Large arrays go by memory-mapped file
+    # when the workers are on this machine, so they share one copy.
+    shared_dir = None
+    if share_arrays:
+        template, shared_dir = share_large_arrays(context.template)
+        context = dataclasses.replace(context, template=template)
+    try:
+        return _run_tasks(client, context, plan, indices, progress, batch_size, n_workers, record, lost_retries, prefix)
+    finally:
+        forget(shared_dir)
+
+
+def _run_tasks(
+    client: Client,
+    context: CallContext,
+    plan: CallPlan,
+    indices: Sequence[int],
+    progress: Progress,
+    batch_size: int | str,
+    n_workers: int,
+    record: Recorder,
+    lost_retries: int,
+    prefix: str,
+) -> list[TaskOutcome]:
     [shared] = client.scatter([context], broadcast=True, hash=False)
     pending = list(indices)
     groups: dict[str, tuple[CallSpec, ...]] = {}

@@ -23,6 +23,7 @@ from .layout import OutputLayout
 from .errors import PayloadError
 from .outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
 from .payload import return_values, write_payload, write_shard
+from .sharing import resolve
 from .stacking import StackSpec
 
 #: One call as it travels to a worker: its index and its values for the split slots.
@@ -132,6 +133,8 @@ def run_call(context: CallContext, index: int, values: Sequence[Any], capture: b
 
 def _attempt(context: CallContext, index: int, values: Sequence[Any], capture: bool, start: float) -> TaskOutcome:
     args, kwargs = context.template.assemble(index, values)
+    args = [resolve(value) for value in args]
+    kwargs = {key: resolve(value) for key, value in kwargs.items()}
     try:
         result = context.shape_result(index, context.func(*args, **kwargs))
         payload = None

@@ -47,3 +47,16 @@ def test_slow_calls_are_not_batched(processes_client):
 def test_batch_size_carries_work_but_keeps_the_load_balanced(seconds, remaining, workers, size):
     assert choose_batch_size(seconds, remaining, workers) == size
     assert probe_count(3, 2) == 3 and probe_count(100, 2) == 4
+
+
+def test_large_arrays_reach_local_workers_as_one_shared_mapping(processes_client):
+    import glob
+
+    import numpy as np
+
+    block = np.arange(3_000_000, dtype=np.float64)  # 24 MB
+    with ParallelMap(funcs.describe_array, [0, 5, 2_999_999], block, n_inputs=3, client=processes_client,
+                     write_worker_results=False) as pmap:
+        seen = pmap.compute()
+    assert seen == [("memmap", 0.0, (3_000_000,)), ("memmap", 5.0, (3_000_000,)), ("memmap", 2_999_999.0, (3_000_000,))]
+    assert not glob.glob("/dev/shm/acme_like-shared-*") and not glob.glob("/tmp/acme_like-shared-*")
