@@ -17,8 +17,11 @@ import importlib
 import logging
 import os
 import random
+import signal
 import socket
+import sys
 import tempfile
+import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -352,7 +355,22 @@ def _announce(cluster: Any, plan: ClusterPlan, elapsed_s: float) -> None:
 
 
 def _job_queue_class(scheduler: str) -> Any:
-    return getattr(importlib.import_module("dask_jobqueue"), _CLUSTER_CLASSES[scheduler])
+    return getattr(_import_dask_jobqueue(), _CLUSTER_CLASSES[scheduler])
+
+
+def _import_dask_jobqueue() -> Any:
+    """Import dask_jobqueue, keeping the process's Ctrl-C handler.
+
+    Its runner module replaces the SIGINT handler at import with one that calls
+    sys.exit(), which would turn every later Ctrl-C into SystemExit.
+    """
+    if "dask_jobqueue" in sys.modules:
+        return sys.modules["dask_jobqueue"]
+    previous = signal.getsignal(signal.SIGINT)
+    module = importlib.import_module("dask_jobqueue")
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, previous)
+    return module
 
 
 def _recording(job_cls: Any) -> Any:
@@ -404,10 +422,9 @@ def _tls_base(config: Mapping[str, Any]) -> str:
 
 def _user_walltime(scheduler: str, config: Mapping[str, Any]) -> str | None:
     """The walltime of the user's jobqueue configuration, unless it is dask-jobqueue's own default."""
-    import dask_jobqueue
     import yaml
 
-    packaged = yaml.safe_load(Path(dask_jobqueue.__file__).with_name("jobqueue.yaml").read_text())
+    packaged = yaml.safe_load(Path(_import_dask_jobqueue().__file__).with_name("jobqueue.yaml").read_text())
     value = config.get("walltime")
     return None if value == packaged["jobqueue"].get(scheduler, {}).get("walltime") else value
 

@@ -78,3 +78,16 @@ def test_a_refused_job_is_an_error_at_once_not_a_timeout():
                                            r"The job asked for: -p small, --mem=954M"):
         wait(0, refusal="sbatch: error: Memory required by task is not available", timeout=60)
     assert time.monotonic() - started < 5
+
+
+def test_ctrl_c_stays_keyboard_interrupt_after_the_setup_imports_dask_jobqueue():
+    import subprocess
+    import sys
+
+    script = (
+        "import signal; from acme_like.slurm import _import_dask_jobqueue; "
+        "before = signal.getsignal(signal.SIGINT); _import_dask_jobqueue(); "
+        "assert signal.getsignal(signal.SIGINT) is before, signal.getsignal(signal.SIGINT)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

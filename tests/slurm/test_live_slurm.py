@@ -1,0 +1,120 @@
+"""slurm_cluster_setup against a real SLURM: what a user relies on, and that nothing is left behind.
+
+Runs on the CI machine's single-node SLURM with partitions ``small`` (2 GB per job,
+default) and ``large`` (8 GB per job); see .ci/slurm/start-local-slurm.sh.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import subprocess
+import threading
+import time
+
+import h5py
+import pytest
+
+import funcs
+from acme_like import ParallelMap
+from acme_like.errors import ClusterError, InputError
+from acme_like.partitions import pick_partition, read_partitions
+from acme_like.slurm import acquire_slurm_client, slurm_cluster_setup
+from conftest import queued_jobs
+
+GiB, MB = 2**30, 10**6
+
+
+def partitions_of_workers(client):
+    return sorted(client.run(lambda: os.environ["SLURM_JOB_PARTITION"]).values())
+
+
+def test_prestarted_client_serves_parallel_maps_and_survives_them(empty_queue):
+    started = time.monotonic()
+    client = slurm_cluster_setup("small", n_workers=2, mem_per_worker="1GB", interactive=False)
+    with client:
+        client.wait_for_workers(2, timeout=60)
+        print(f"setup call to 2 workers ready: {time.monotonic() - started:.1f} s")
+        assert partitions_of_workers(client) == ["small", "small"]
+        for round_ in range(2):  # the second ParallelMap attaches to the same, still running client
+            with ParallelMap(funcs.add, list(range(20)), round_, output_dir=f"run{round_}") as pmap:
+                paths = pmap.compute()
+                assert pmap.client is client
+            assert len(paths) == 20
+            with h5py.File(pmap.results_container, "r") as h5:
+                assert h5["comp_19"]["result_0"][()] == (19 + round_) * 3
+            assert client.status == "running"
+            assert len(client.scheduler_info()["workers"]) == 2
+    assert empty_queue() == []
+
+
+def test_auto_partition_takes_the_smallest_one_that_holds_the_estimate(empty_queue):
+    partitions = read_partitions()
+    assert pick_partition(1 * 10**9, partitions).name == "small"
+    assert pick_partition(3 * 10**9, partitions).name == "large"  # too big for small: never the "nearest"
+    client = acquire_slurm_client("auto", "auto", None, setup_timeout=60, setup_interactive=False, n_calls=1, estimated_bytes=3 * 10**9)
+    with client:
+        assert partitions_of_workers(client) == ["large"]
+        (limit,) = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]
+        assert 7.9 * GiB < limit < 8 * GiB  # large's limit less the cushion, as whole MiB
+    assert empty_queue() == []
+
+
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        ({"mem_per_worker": "64GB"}, InputError, r"partition 'small' cannot satisfy mem_per_worker=59\.6 GiB"),
+        ({"job_extra": ["--mem=3G"]}, ClusterError, r"refused the worker job: .*Memory required by task is not available"),
+    ],
+    ids=["more-than-any-node", "refused-by-sbatch"],
+)
+def test_memory_the_partition_cannot_give_is_a_clear_error_not_a_hang(arguments, error, message, empty_queue):
+    started = time.monotonic()
+    with pytest.raises(error, match=message):
+        slurm_cluster_setup("small", interactive=False, timeout=120, **arguments)
+    assert time.monotonic() - started < 15
+    assert empty_queue() == []
+
+
+@pytest.mark.parametrize("exception", [RuntimeError, KeyboardInterrupt])
+def test_no_job_outlives_an_exception_inside_the_context(exception, empty_queue):
+    with pytest.raises(exception):
+        with slurm_cluster_setup("small", n_workers=1, mem_per_worker="500MB", interactive=False) as client:
+            client.wait_for_workers(1, timeout=60)
+            assert len(queued_jobs()) == 1
+            raise exception("stop")
+    assert empty_queue() == []
+
+
+def test_no_job_outlives_ctrl_c_while_the_setup_waits(empty_queue):
+    def interrupt_once_submitted():
+        deadline = time.monotonic() + 30
+        while not queued_jobs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_once_submitted, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        slurm_cluster_setup("small", n_workers=2, mem_per_worker="500MB", n_workers_startup=2, interactive=False, timeout=60)
+        time.sleep(10)  # workers came up before the interrupt: let it arrive here
+    assert empty_queue() == []
+
+
+def test_a_worker_job_that_dies_costs_no_results(empty_queue):
+    client = slurm_cluster_setup("small", n_workers=2, mem_per_worker="500MB", n_workers_startup=2, interactive=False)
+    with client:
+        victim = next(iter(client.cluster.workers.values())).job_id
+
+        def cancel_one_worker():
+            time.sleep(1.5)
+            subprocess.run(["scancel", str(victim)], check=True)
+
+        killer = threading.Thread(target=cancel_one_worker)
+        killer.start()
+        with ParallelMap(funcs.slow, list(range(24)), seconds=0.25, output_dir="run") as pmap:
+            pmap.compute()
+        killer.join()
+        assert len(client.scheduler_info()["workers"]) == 1
+        with h5py.File(pmap.results_container, "r") as h5:
+            assert sorted(int(h5[f"comp_{i}"]["result_0"][()]) for i in range(24)) == list(range(24))
+    assert empty_queue() == []
