@@ -32,18 +32,20 @@ import dask
 from distributed import Client, Security
 
 from .errors import ClusterError
-from .jobrequest import TLS_CERT, TLS_KEY, JobRequest, JobResources, cluster_kwargs, expand_log_directory, fit_resources, resolve_request
+from .allocation import JobResources, cluster_kwargs, expand_log_directory, fit_resources
+from .jobrequest import JobRequest, resolve_request
 from .log import run_logging
-from .partitions import CommandRunner, format_size, read_partitions, run_command
+from .partitions import CommandRunner, read_partitions, run_command
 from .presets import resolve_preset
-from .prompt import ask_yes_no, interactive_terminal
+from .startup import announce_ready, await_workers, record_refusals
 
 logger = logging.getLogger(__name__)
 
 _CLUSTER_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster", "htcondor": "HTCondorCluster"}
 #: Most workers ParallelMap's n_workers="auto" asks for: one per call, but not thousands of jobs.
 AUTO_WORKERS_MAX = 100
-_POLL_S = 0.1
+#: Names of the credential files in a run's private TLS directory.
+TLS_CERT, TLS_KEY = "tls.pem", "tls.key"
 
 
 class ClusterClient(Client):
@@ -256,12 +258,12 @@ def start_cluster(plan: ClusterPlan) -> Any:
     started = time.monotonic()
     cluster = None
     try:
-        cluster = cluster_class(job_cls=_recording(cluster_class.job_cls), security=security, **kwargs)
+        cluster = cluster_class(job_cls=record_refusals(cluster_class.job_cls), security=security, **kwargs)
         if tls_dir is not None:
             release_tls = weakref.finalize(cluster, holder.cleanup)
         logger.debug("Worker job script:\n%s", cluster.job_script())
         cluster.scale(request.n_workers)
-        if not _await_workers(cluster, request, started):
+        if not await_workers(cluster, request, started):
             cluster.close()
             logger.info("Aborted at the prompt; the worker jobs were cancelled.")
             return None
@@ -271,87 +273,12 @@ def start_cluster(plan: ClusterPlan) -> Any:
         if release_tls is not None:
             release_tls()
         raise
-    _announce(cluster, plan, time.monotonic() - started)
+    announce_ready(cluster, request.n_workers, plan.resources, time.monotonic() - started)
     if not request.start_client:
         return cluster
     client = ClusterClient(cluster)
     client._owned_cluster, client._release_tls = cluster, release_tls
     return client
-
-
-# -- waiting ---------------------------------------------------------------------------------
-
-
-def _await_workers(cluster: Any, request: JobRequest, started: float) -> bool:
-    """Wait for n_workers_startup workers; False if the person at the terminal chose to abort."""
-    wanted, deadline = request.n_workers_startup, started + request.timeout_s
-    while True:
-        _raise_refused_jobs(cluster)
-        n_up = len(cluster.scheduler_info.get("workers", {}))
-        if n_up >= wanted:
-            return True
-        if time.monotonic() < deadline:
-            time.sleep(_POLL_S)
-            continue
-        waited = time.monotonic() - started
-        if request.interactive and interactive_terminal():
-            if ask_yes_no(f"{n_up} of {wanted} workers are up after {waited:.0f} s. Keep waiting {request.interactive_wait_s:g} s more?"):
-                deadline = time.monotonic() + request.interactive_wait_s
-                continue
-            return n_up > 0 and ask_yes_no(f"Continue with the {n_up} workers that are up (no: abort)?")
-        if n_up > 0:
-            logger.warning("Only %d of %d workers are up after %.0f s; continuing with them (the rest may join later).", n_up, wanted, waited)
-            return True
-        raise ClusterError(
-            f"no worker started within timeout={request.timeout_s:g} s. {_pending_reasons(cluster)}"
-            f"Raise timeout, choose a less busy partition, or ask for fewer resources per worker."
-        )
-
-
-def _raise_refused_jobs(cluster: Any) -> None:
-    refused = [job.refusal for job in list(cluster.workers.values()) if getattr(job, "refusal", None)]
-    if refused:
-        raise ClusterError(
-            f"the batch system refused the worker job: {refused[0].rstrip('.')}. The job asked for: "
-            f"{_describe_job(cluster)}. Ask for what the partition allows (see `scontrol show partition`), "
-            f"or fix job_extra."
-        )
-
-
-def _pending_reasons(cluster: Any) -> str:
-    ids = [str(job.job_id) for job in list(cluster.workers.values()) if getattr(job, "job_id", None)]
-    if not ids or cluster.job_cls.submit_command != "sbatch":
-        return ""
-    try:
-        states = run_command(["squeue", "-h", "-j", ",".join(ids), "-o", "%i %T %r"]).strip()
-    except ClusterError:
-        return ""
-    return f"SLURM says (job state reason): {'; '.join(states.splitlines())}. " if states else ""
-
-
-def _describe_job(cluster: Any) -> str:
-    header = [line.split(None, 1)[-1] for line in cluster.job_header.splitlines()]
-    return ", ".join(header)
-
-
-def _announce(cluster: Any, plan: ClusterPlan, elapsed_s: float) -> None:
-    resources = plan.resources
-    where = f" in partition {resources.partition!r}" if resources.partition else ""
-    logger.info(
-        "%d of %d workers ready after %.1f s%s (%d cores, %s each); scheduler at %s",
-        len(cluster.scheduler_info.get("workers", {})), plan.request.n_workers, elapsed_s, where,
-        resources.cores, format_size(resources.memory_bytes), cluster.scheduler_address,
-    )
-    link = cluster.dashboard_link
-    port = link.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[-1]
-    if port.isdigit():
-        logger.info(
-            "Dashboard on this machine only: %s. From your computer: ssh -N -L %s:127.0.0.1:%s %s@%s, then open http://localhost:%s/status",
-            link, port, port, getpass.getuser(), socket.getfqdn(), port,
-        )
-
-
-# -- pieces ----------------------------------------------------------------------------------
 
 
 def _job_queue_class(scheduler: str) -> Any:
@@ -371,30 +298,6 @@ def _import_dask_jobqueue() -> Any:
     if previous is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, previous)
     return module
-
-
-def _recording(job_cls: Any) -> Any:
-    """A subclass of ``job_cls`` that keeps the reason of a refused submission for the setup to report."""
-    from distributed.core import Status
-
-    class RecordingJob(job_cls):  # type: ignore[misc, valid-type]
-        refusal: str | None = None
-
-        async def start(self) -> None:
-            try:
-                await super().start()
-            except RuntimeError as exc:  # dask-jobqueue's "Command exited with non-zero exit code"
-                self.refusal = str(exc).split("stderr:", 1)[-1].strip() or str(exc)
-                logger.error("The batch system refused a worker job: %s", self.refusal)
-                # Counted as started, so dask logs no second traceback; the setup raises instead.
-                self.status = Status.running
-
-        async def close(self) -> None:
-            await super().close()
-            self.status = Status.closed
-
-    RecordingJob.__name__ = RecordingJob.__qualname__ = job_cls.__name__
-    return RecordingJob
 
 
 def _security_in(tls_dir: str) -> Security:

@@ -42,7 +42,8 @@ def test_a_client_without_this_runs_credentials_is_refused(tls_cluster):
     host, port = address.removeprefix("tls://").rsplit(":", 1)
     anyone = ssl.create_default_context()
     anyone.check_hostname, anyone.verify_mode = False, ssl.CERT_NONE
-    with pytest.raises(ssl.SSLError, match="CERTIFICATE_REQUIRED"):  # TLS but no client certificate
+    # TLS but no client certificate: the server's alert, or its hang-up if that comes first
+    with pytest.raises(ssl.SSLError, match="CERTIFICATE_REQUIRED|EOF occurred in violation of protocol"):
         with socket.create_connection((host, int(port)), timeout=5) as raw, anyone.wrap_socket(raw) as tls:
             tls.sendall(b"\0" * 8)
             tls.recv(1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from acme_like.errors import InputError, InputTypeError
-from acme_like.jobrequest import cluster_kwargs, expand_log_directory, fit_resources, resolve_request
+from acme_like.allocation import cluster_kwargs, expand_log_directory, fit_resources
+from acme_like.jobrequest import resolve_request
 from acme_like.partitions import Partition
 from acme_like.presets import PRESETS
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from acme_like import slurm
+from acme_like import startup
 from acme_like.errors import ClusterError
 from acme_like.jobrequest import resolve_request
 
@@ -30,10 +30,10 @@ def wait(n_up, answers=None, monkeypatch=None, refusal=None, **arguments):
     arguments.setdefault("timeout", 0)
     request = resolve_request(**arguments)
     if answers is not None:
-        monkeypatch.setattr(slurm, "interactive_terminal", lambda: True)
+        monkeypatch.setattr(startup, "interactive_terminal", lambda: True)
         replies = iter(answers)
         monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
-    return slurm._await_workers(StandInCluster(n_up, refusal), request, time.monotonic())
+    return startup.await_workers(StandInCluster(n_up, refusal), request, time.monotonic())
 
 
 def test_enough_workers_return_at_once():
@@ -67,7 +67,7 @@ def test_at_the_terminal_keep_waiting_waits_interactive_wait_more(monkeypatch):
 
 
 def test_interactive_false_never_asks(monkeypatch):
-    monkeypatch.setattr(slurm, "interactive_terminal", lambda: True)
+    monkeypatch.setattr(startup, "interactive_terminal", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: pytest.fail("asked although interactive=False"))
     assert wait(2, n_workers=3, n_workers_startup=3, interactive=False) is True
 
