@@ -20,6 +20,23 @@ _RUN_DIR = re.compile(re.escape(RUN_DIR_PREFIX) + r"\d{8}-\d{6}-\d{6}")
 _DAY_S = 86400.0
 
 
+def tidy_earlier_runs(base: Path, older_than_days: float | None) -> None:
+    """Remove earlier run directories when asked; otherwise only warn when they pile up."""
+    if older_than_days is not None:
+        logger.info("Removing earlier ACME_* run directories in %s older than %g days", base, older_than_days)
+        removed = remove_earlier_runs(base, older_than_days)
+        logger.info("Removed %d earlier run directories", len(removed))
+        return
+    earlier = earlier_runs(base)
+    if len(earlier) > 20:
+        logger.warning(
+            "%d earlier ACME_* run directories in %s; pass cleanup_threshold_days=N to remove those "
+            "older than N days (0: all).",
+            len(earlier),
+            base,
+        )
+
+
 def earlier_runs(base: Path) -> list[Path]:
     """Run directories made by earlier default runs in ``base``, oldest first."""
     try:

@@ -31,11 +31,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .aggregate import build_container, stack_in_memory
+from .collect import collect_results
 from .cluster import ClientHandle, acquire_client, count_workers, running_client, workers_are_local
-from .errors import AcmeLikeWarning, InputError, InputTypeError
+from .errors import AcmeLikeWarning, InputTypeError
 from .estimate import Estimate, estimate_run
-from .housekeeping import earlier_runs, remove_earlier_runs
+from .housekeeping import tidy_earlier_runs
 from .prompt import ask_yes_no, interactive_terminal
 from .inputs import CallPlan, call_digests, function_name, plan_calls
 from .journal import Journal, write_manifest
@@ -44,8 +44,7 @@ from .log import run_logging
 from .options import Options, resolve_options
 from .outcome import TaskOutcome
 from .progress import Progress
-from .report import task_error, write_failures
-from .resume import plan_resume
+from .resume import plan_resume, run_signature
 from .runner import run_on_client, run_sequential
 from .worker import CallContext
 
@@ -287,7 +286,8 @@ class ParallelMap:
         return None
 
     def _run(self, debug: bool, log: logging.Logger) -> Any:
-        self._tidy_earlier_runs(log)
+        if self.layout is not None and self.options.output_dir is None:
+            tidy_earlier_runs(self.layout.run_dir.parent, self.options.cleanup_threshold_days)
         self._log_plan(log)
         todo: Sequence[int] = range(self.n_calls)
         done: Mapping[int, TaskOutcome] = {}
@@ -297,13 +297,13 @@ class ParallelMap:
             self.layout.check_free()
             digests = call_digests(self.plan)
             resume = plan_resume(
-                self.layout, digests, self._signature(), self.options.rerun, self.options.seed, self.options.output.single_file
+                self.layout, digests, run_signature(self.func_name, self.options.output), self.options.rerun, self.options.seed, self.options.output.single_file
             )
             todo, done, entropy = resume.todo, resume.done, resume.seed_entropy
             if done or resume.damaged or resume.n_failed_before:
                 log.info("%s", resume.summary(self.n_calls))
             self.layout.create()
-            write_manifest(self.layout, {**self._signature(), "seed_entropy": entropy, "n_calls": self.n_calls})
+            write_manifest(self.layout, {**run_signature(self.func_name, self.options.output), "seed_entropy": entropy, "n_calls": self.n_calls})
             journal = Journal(self.layout, digests, fresh=self.options.rerun == "all")
         elif entropy is None and self.plan.template.rng:
             entropy = int(np.random.SeedSequence().entropy)
@@ -356,18 +356,6 @@ class ParallelMap:
                 self.cleanup(stop_client=True)
             raise
         return {o.index: o for o in outcomes}
-
-    def _signature(self) -> dict[str, Any]:
-        """What must match for a run to resume another run's results."""
-        output = self.options.output
-        stack = output.stack
-        return {
-            "func": self.func_name,
-            "output": output.mode,
-            "single_file": output.single_file,
-            "result_shape": None if stack is None else repr(stack.declared),
-            "result_dtype": None if stack is None else str(stack.dtype),
-        }
 
     def estimate(self, n_samples: int | None = None, seed: int = 0) -> Estimate:
         """Run a seeded random sample of calls in this process and forecast the whole run.
@@ -452,71 +440,10 @@ class ParallelMap:
         log.info("Stopped after the dry run as asked; nothing was written.")
         return False
 
-    def _tidy_earlier_runs(self, log: logging.Logger) -> None:
-        if self.layout is None or self.options.output_dir is not None:
-            return
-        base = self.layout.run_dir.parent
-        days = self.options.cleanup_threshold_days
-        if days is not None:
-            log.info("Removing earlier ACME_* run directories in %s older than %g days", base, days)
-            removed = remove_earlier_runs(base, days)
-            log.info("Removed %d earlier run directories", len(removed))
-            return
-        earlier = earlier_runs(base)
-        if len(earlier) > 20:
-            log.warning(
-                "%d earlier ACME_* run directories in %s; pass cleanup_threshold_days=N to remove those "
-                "older than N days (0: all).",
-                len(earlier),
-                base,
-            )
-
     def _collect(self, outcomes: list[TaskOutcome], log: logging.Logger) -> Any:
-        output = self.options.output
-        container = None
-        if self.layout is not None:
-            pickled = [o.index for o in outcomes if o.ok and o.payload and o.payload.fmt == "pickle"]
-            if output.mode == "hdf5":
-                container = str(
-                    build_container(self.layout, outcomes, self.func_name, output.stack, output.single_file)
-                )
-                self._results_container = container
-                if pickled:
-                    warnings.warn(
-                        f"{len(pickled)} calls of {self.func_name} returned values HDF5 cannot store "
-                        f"and were pickled instead: calls {_list_indices(pickled)}. The container "
-                        f"lists them in its attribute pickled_calls.",
-                        AcmeLikeWarning,
-                        stacklevel=3,
-                    )
-            if output.single_file:
-                results: Any = [container]
-            else:
-                results = [o.payload.path if o.ok and o.payload else None for o in outcomes]
-        elif output.stack is not None:
-            results = stack_in_memory(outcomes, output.stack)
-        else:
-            results = [o.value if o.ok else None for o in outcomes]
-        failed = [o for o in outcomes if not o.ok]
-        if failed:
-            failures_path = None
-            if self.layout is not None:
-                failures = [o.failure for o in failed if o.failure is not None]
-                failures_path = str(write_failures(self.layout.failures_path, self.func_name, self.n_calls, failures))
-            listed = results if isinstance(results, list) else [results]
-            raise task_error(self.func_name, outcomes, listed, container, failures_path)
-        if container is not None:
-            log.info(
-                'Results of %d calls are in %s; open with h5py.File(path)["%s"][()]',
-                self.n_calls,
-                container,
-                "result_0" if output.stack is not None else "comp_0/result_0",
-            )
-        elif self.layout is not None:
-            log.info("Results of %d calls are in %s", self.n_calls, self.layout.payload_dir)
-        else:
-            log.info("Finished %d calls of %s", self.n_calls, self.func_name)
-        return results
+        collected = collect_results(self.options.output, self.layout, outcomes, self.func_name)
+        self._results_container = collected.container
+        return collected.finish(log)
 
     def _log_plan(self, log: logging.Logger) -> None:
         split = ", ".join(self.plan.split_names) or "none (the same call repeated)"
@@ -538,8 +465,3 @@ class ParallelMap:
         if logfile is True:
             return OutputLayout.for_run(".", self.func_name).log_path
         return None
-
-
-def _list_indices(indices: list[int], limit: int = 20) -> str:
-    shown = ", ".join(str(i) for i in indices[:limit])
-    return shown + (f", ... ({len(indices) - limit} more)" if len(indices) > limit else "")

@@ -16,6 +16,7 @@ import numpy as np
 from .errors import InputError
 from .journal import read_manifest, read_prior
 from .layout import OutputLayout
+from .options import OutputSpec
 from .outcome import TaskOutcome
 
 
@@ -38,6 +39,18 @@ class ResumePlan:
                 f"{len(self.damaged):,} payloads missing or damaged, recomputed (calls {', '.join(map(str, self.damaged[:10]))})"
             )
         return "; ".join(parts)
+
+
+def run_signature(func_name: str, output: OutputSpec) -> dict[str, Any]:
+    """What must match for a run to resume another run's results."""
+    stack = output.stack
+    return {
+        "func": func_name,
+        "output": output.mode,
+        "single_file": output.single_file,
+        "result_shape": None if stack is None else repr(stack.declared),
+        "result_dtype": None if stack is None else str(stack.dtype),
+    }
 
 
 def plan_resume(
