@@ -282,10 +282,10 @@ def start_cluster(plan: ClusterPlan) -> Any:
 
 
 def _job_queue_class(scheduler: str) -> Any:
-    return getattr(_import_dask_jobqueue(), _CLUSTER_CLASSES[scheduler])
+    return getattr(import_dask_jobqueue(), _CLUSTER_CLASSES[scheduler])
 
 
-def _import_dask_jobqueue() -> Any:
+def import_dask_jobqueue() -> Any:
     """Import dask_jobqueue, keeping the process's Ctrl-C handler.
 
     Its runner module replaces the SIGINT handler at import with one that calls
@@ -327,7 +327,7 @@ def _user_walltime(scheduler: str, config: Mapping[str, Any]) -> str | None:
     """The walltime of the user's jobqueue configuration, unless it is dask-jobqueue's own default."""
     import yaml
 
-    packaged = yaml.safe_load(Path(_import_dask_jobqueue().__file__).with_name("jobqueue.yaml").read_text())
+    packaged = yaml.safe_load(Path(import_dask_jobqueue().__file__).with_name("jobqueue.yaml").read_text())
     value = config.get("walltime")
     return None if value == packaged["jobqueue"].get(scheduler, {}).get("walltime") else value
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -60,11 +59,11 @@ def _workers_on_loopback():
 
     Workers inherit this environment through sbatch, so they import the tests' ``funcs``.
     """
-    from acme_like.slurm import plan_cluster  # noqa: F401
+    from acme_like.slurm import import_dask_jobqueue
 
     # Register dask-jobqueue's defaults before changing the configuration: leaving dask.config.set
     # would drop them otherwise. Import it as the package does, keeping pytest's Ctrl-C handler.
-    sys.modules["acme_like.slurm"]._import_dask_jobqueue()
+    import_dask_jobqueue()
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _thread
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -93,10 +94,14 @@ def test_no_job_outlives_ctrl_c_while_the_setup_waits(empty_queue):
             time.sleep(0.05)
         _thread.interrupt_main()
 
-    threading.Thread(target=interrupt_once_submitted, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        slurm_cluster_setup("small", n_workers=2, mem_per_worker="500MB", n_workers_startup=2, interactive=False, timeout=60)
-        time.sleep(10)  # workers came up before the interrupt: let it arrive here
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as plain Python delivers it
+    try:
+        threading.Thread(target=interrupt_once_submitted, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            slurm_cluster_setup("small", n_workers=2, mem_per_worker="500MB", n_workers_startup=2, interactive=False, timeout=60)
+            time.sleep(10)  # workers came up before the interrupt: let it arrive here
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert empty_queue() == []
 
 

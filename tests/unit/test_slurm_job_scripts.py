@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from acme_like.errors import ClusterError
-from acme_like.slurm import job_script, plan_cluster
+from acme_like.slurm import import_dask_jobqueue, job_script, plan_cluster
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -36,8 +36,7 @@ def local_site(args):
 
 
 def packaged_jobqueue_config():
-    import dask_jobqueue
-
+    dask_jobqueue = import_dask_jobqueue()  # as the package does: the test session keeps its Ctrl-C handler
     return yaml.safe_load(Path(dask_jobqueue.__file__).with_name("jobqueue.yaml").read_text())
 
 

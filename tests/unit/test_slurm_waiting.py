@@ -85,8 +85,8 @@ def test_ctrl_c_stays_keyboard_interrupt_after_the_setup_imports_dask_jobqueue()
     import sys
 
     script = (
-        "import signal; from acme_like.slurm import _import_dask_jobqueue; "
-        "before = signal.getsignal(signal.SIGINT); _import_dask_jobqueue(); "
+        "import signal; from acme_like.slurm import import_dask_jobqueue; "
+        "before = signal.getsignal(signal.SIGINT); import_dask_jobqueue(); "
         "assert signal.getsignal(signal.SIGINT) is before, signal.getsignal(signal.SIGINT)"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
