@@ -6,8 +6,8 @@ dask-jobqueue cluster whose scheduler speaks TLS with certificates made for
 this run; waits for workers (asking the person at the terminal what to do if
 they are slow); and returns a client that closes the cluster, and so cancels
 every job, when it is closed. The only module that imports dask_jobqueue, and
-only inside functions. It holds no parsing and no limits arithmetic: those live
-in ``partitions`` and ``jobrequest``.
+only inside functions. It holds no parsing, checking or limits arithmetic (see
+``partitions``, ``jobrequest``, ``allocation``) and no waiting (``startup``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from typing import Any, Mapping, Sequence
 import dask
 from distributed import Client, Security
 
-from .errors import ClusterError
 from .allocation import JobResources, cluster_kwargs, expand_log_directory, fit_resources
+from .errors import ClusterError
 from .jobrequest import JobRequest, resolve_request
 from .log import run_logging
 from .partitions import CommandRunner, read_partitions, run_command
@@ -265,6 +265,8 @@ def start_cluster(plan: ClusterPlan) -> Any:
         cluster.scale(request.n_workers)
         if not await_workers(cluster, request, started):
             cluster.close()
+            if release_tls is not None:
+                release_tls()
             logger.info("Aborted at the prompt; the worker jobs were cancelled.")
             return None
     except BaseException:
@@ -272,6 +274,8 @@ def start_cluster(plan: ClusterPlan) -> Any:
             cluster.close()
         if release_tls is not None:
             release_tls()
+        elif tls_dir is not None:
+            holder.cleanup()
         raise
     announce_ready(cluster, request.n_workers, plan.resources, time.monotonic() - started)
     if not request.start_client:

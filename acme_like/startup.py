@@ -112,9 +112,11 @@ def announce_ready(cluster: Any, n_workers: int, resources: JobResources, elapse
         resources.cores, format_size(resources.memory_bytes), cluster.scheduler_address,
     )
     link = cluster.dashboard_link
-    port = link.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[-1]
-    if port.isdigit():
+    host, _, port = link.split("://", 1)[-1].split("/", 1)[0].rpartition(":")
+    if port.isdigit() and host in ("127.0.0.1", "localhost"):
         logger.info(
             "Dashboard on this machine only: %s. From your computer: ssh -N -L %s:127.0.0.1:%s %s@%s, then open http://localhost:%s/status",
             link, port, port, getpass.getuser(), socket.getfqdn(), port,
         )
+    else:
+        logger.info("Dashboard at %s", link)
