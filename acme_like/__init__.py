@@ -24,6 +24,8 @@ from .errors import (
 )
 from .parallel_map import ParallelMap
 from .payload import read_payload
+from .partitions import pick_partition
+from .slurm import slurm_cluster_setup
 
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
@@ -31,6 +33,8 @@ __all__ = [
     "ParallelMap",
     "local_cluster_setup",
     "cluster_cleanup",
+    "slurm_cluster_setup",
+    "pick_partition",
     "read_payload",
     "AcmeLikeError",
     "AcmeLikeWarning",

@@ -14,7 +14,7 @@ import os
 import socket
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import dask
 from distributed import Client, LocalCluster
@@ -81,10 +81,46 @@ def running_client() -> Client | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class SlurmWishes:
+    """What ParallelMap asks of SLURM workers it starts itself (ACME's keywords)."""
+
+    partition: str
+    setup_timeout: float
+    setup_interactive: bool
+    measure: Callable[[], tuple[float, float]]  # -> (seconds per call, peak bytes per call)
+
+
+def batch_backend() -> str:
+    """Where a cluster ParallelMap starts runs: "slurm" or "local".
+
+    Set by dask config ``acme_like.backend``: "auto" (default: SLURM when ``sinfo``
+    answers), "local" or "slurm".
+    """
+    backend = dask.config.get("acme_like.backend", "auto")
+    if backend not in ("auto", "local", "slurm"):
+        raise ClusterError(
+            f'dask config acme_like.backend must be "auto", "local" or "slurm", got {backend!r}. '
+            f"Fix it in your dask configuration (e.g. ~/.config/dask/acme_like.yaml)."
+        )
+    if backend == "auto":
+        from .slurm import is_slurm_available
+
+        return "slurm" if is_slurm_available() else "local"
+    return str(backend)
+
+
 def acquire_client(
-    client: Client | None, n_workers: int | str, n_calls: int, mem_per_worker: str | None = None
+    client: Client | None,
+    n_workers: int | str,
+    n_calls: int,
+    mem_per_worker: str | None = None,
+    slurm: SlurmWishes | None = None,
 ) -> ClientHandle:
-    """Use ``client``, else the running default client, else start a LocalCluster we own."""
+    """Use ``client``, else the running default client, else start a cluster we own.
+
+    The cluster is local, or SLURM workers when SLURM answers (see :func:`batch_backend`).
+    """
     if client is not None:
         logger.info("Using the given dask client %s", _describe(client))
         return _checked(ClientHandle(client, owned=False))
@@ -92,9 +128,34 @@ def acquire_client(
     if existing is not None:
         logger.info("Attaching to the running dask client %s", _describe(existing))
         return _checked(ClientHandle(existing, owned=False))
+    if slurm is not None and batch_backend() == "slurm":
+        return ClientHandle(_start_slurm(slurm, n_workers, n_calls, mem_per_worker), owned=True)
     wanted = (os.cpu_count() or 1) if n_workers == "auto" else int(n_workers)
     started = start_local_client(max(1, min(wanted, n_calls)), mem_per_worker)
     return ClientHandle(started, owned=True)
+
+
+def _start_slurm(wishes: SlurmWishes, n_workers: int | str, n_calls: int, mem_per_worker: str | None) -> Client:
+    from .batching import auto_worker_count
+    from .slurm import AUTO_WORKERS_MAX, acquire_slurm_client
+
+    seconds = peak = None
+    if wishes.partition == "auto" or n_workers == "auto":
+        # A sample call here measures the memory the partition must hold and the work to share.
+        seconds, peak = wishes.measure()
+        logger.info("One sample call took %.3g s and peaked at %.0f MB", seconds, peak / 1e6)
+    count = auto_worker_count(n_calls, seconds, AUTO_WORKERS_MAX) if n_workers == "auto" else int(n_workers)
+    estimated = None if peak is None else peak + _WORKER_BASE_BYTES
+    client = acquire_slurm_client(
+        wishes.partition, count, mem_per_worker, wishes.setup_timeout, wishes.setup_interactive, n_calls, estimated
+    )
+    if client is None:
+        raise ClusterError("No SLURM workers were started: the setup was aborted at the prompt.")
+    return client
+
+
+#: Memory a dask worker process needs besides the call itself.
+_WORKER_BASE_BYTES = 256 * 2**20
 
 
 def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Client:

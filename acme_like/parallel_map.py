@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .collect import collect_results
-from .cluster import ClientHandle, acquire_client, count_workers, running_client, workers_are_local
+from .cluster import ClientHandle, SlurmWishes, acquire_client, count_workers, running_client, workers_are_local
 from .errors import AcmeLikeWarning, InputTypeError
 from .estimate import Estimate, estimate_run
 from .housekeeping import tidy_earlier_runs
@@ -399,8 +399,14 @@ class ParallelMap:
 
     def _acquire(self) -> ClientHandle:
         if self._handle is None or self._released or self._handle.client.status != "running":
+            wishes = SlurmWishes(
+                partition=self.options.partition,
+                setup_timeout=self.options.setup_timeout,
+                setup_interactive=self.options.setup_interactive,
+                measure=self._measure_one_call,
+            )
             self._handle = acquire_client(
-                self.options.client, self.options.n_workers, self.n_calls, self.options.mem_per_worker
+                self.options.client, self.options.n_workers, self.n_calls, self.options.mem_per_worker, wishes
             )
             self._released = False
         return self._handle
@@ -439,6 +445,10 @@ class ParallelMap:
             return True
         log.info("Stopped after the dry run as asked; nothing was written.")
         return False
+
+    def _measure_one_call(self) -> tuple[float, float]:
+        estimate = self._estimate or self.estimate(n_samples=1)
+        return estimate.seconds_per_call, float(estimate.peak_bytes_per_call)
 
     def _collect(self, outcomes: list[TaskOutcome], log: logging.Logger) -> Any:
         collected = collect_results(self.options.output, self.layout, outcomes, self.func_name)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# Clusters ParallelMap starts itself are local in these tests, also on a machine where SLURM
+# answers (as in CI); tests/slurm switch to SLURM explicitly. Subprocesses inherit this.
+os.environ["DASK_ACME_LIKE__BACKEND"] = "local"
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 
+import dask
 import h5py
 import pytest
 
@@ -46,6 +47,20 @@ def test_prestarted_client_serves_parallel_maps_and_survives_them(empty_queue):
                 assert h5["comp_19"]["result_0"][()] == (19 + round_) * 3
             assert client.status == "running"
             assert len(client.scheduler_info()["workers"]) == 2
+    assert empty_queue() == []
+
+
+def test_parallel_map_starts_its_own_slurm_workers_and_leaves_no_job(empty_queue, tmp_path):
+    with dask.config.set({"acme_like.backend": "auto"}):
+        with ParallelMap(funcs.allocate, list(range(12)), mb=1900, partition="auto", setup_interactive=False,
+                         output_dir=tmp_path / "run") as pmap:
+            paths = pmap.compute()
+            client = pmap.client
+            # A sampled call peaked at 1.9 GiB: with a worker's own needs, too much for "small" (2 GB).
+            assert partitions_of_workers(client) == ["large"]
+            assert 1 <= len(client.scheduler_info()["workers"]) <= 12
+    assert client.status == "closed"
+    assert [float(h5py.File(p, "r")["result_0"][()]) for p in paths[:3]] == [float(1900 * 2**20 // 8 + x) for x in range(3)]
     assert empty_queue() == []
 
 
