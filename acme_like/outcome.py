@@ -11,8 +11,9 @@ from typing import Any, Literal
 OK = "ok"
 FAILED = "failed"
 
-#: Why a call failed: its own exception, or the worker running it was lost.
-FailureKind = Literal["exception", "worker-lost"]
+#: Why a call failed: its own exception, the worker running it was lost, or that worker
+#: was killed for exceeding its memory limit.
+FailureKind = Literal["exception", "worker-lost", "memory"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 import uuid
 from typing import Any, Callable, Sequence
 
@@ -94,6 +95,7 @@ def _run_tasks(
     lost_retries: int,
     prefix: str,
 ) -> list[TaskOutcome]:
+    started = time.time()
     [shared] = client.scatter([context], broadcast=True, hash=False)
     pending = list(indices)
     groups: dict[str, tuple[CallSpec, ...]] = {}
@@ -161,7 +163,33 @@ def _run_tasks(
         raise
     finally:
         client.cancel([shared], force=True)
+    if any(o.failure is not None and o.failure.kind == "worker-lost" for o in outcomes.values()):
+        outcomes = _tell_memory_kills(client, outcomes, started)
     return [outcomes[i] for i in indices]
+
+
+def _tell_memory_kills(client: Client, outcomes: dict[int, TaskOutcome], since: float) -> dict[int, TaskOutcome]:
+    """Mark calls lost with their worker as "memory" when a nanny killed a worker for its memory.
+
+    Dask reports such a call as cancelled or as a killed worker without saying why; its
+    nanny records each memory kill as an event. A call lost while the memory limit of
+    its worker was exceeded (possibly by another call on the same worker) gets the kind
+    "memory".
+    """
+    try:
+        events = client.get_events("worker-restart-memory")
+    except Exception:  # an older scheduler, or a closed one: the kind stays "worker-lost"
+        return outcomes
+    killed = [event for stamp, event in events if stamp >= since and isinstance(event, dict)]
+    if not killed:
+        return outcomes
+    told = dict(outcomes)
+    for index, outcome in outcomes.items():
+        failure = outcome.failure
+        if failure is not None and failure.kind == "worker-lost":
+            message = f"its worker was killed for exceeding its memory limit ({failure.exc_type}: {failure.message})"
+            told[index] = dataclasses.replace(outcome, failure=dataclasses.replace(failure, kind="memory", message=message))
+    return told
 
 
 _LOST = {"KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError", "WorkerLost"}

@@ -101,3 +101,12 @@ def big_block(x, n=200_000):
 
 def describe_array(i, block):
     return type(block).__name__, float(block[i]), block.shape
+
+
+def hog(x, mb=600):
+    """Hold ``mb`` megabytes long enough for a memory-limited worker to be killed."""
+    if x == 1:
+        block = np.ones(mb * 2**20 // 8)
+        time.sleep(3)
+        return float(block[0])
+    return float(x)

@@ -162,3 +162,25 @@ def test_sigkill_of_the_parent_mid_write_never_leaves_a_file_that_reads_as_done(
     with ParallelMap(funcs.big_block, list(range(40)), output_dir=out, verbose=False) as pmap:
         paths = pmap.compute(debug=True)
     assert [float(read_payload(p)[0]) for p in paths] == [float(i) for i in range(40)]
+
+
+def test_a_call_killed_for_memory_says_so_and_the_others_land(tmp_path):
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="400MB",
+                           dashboard_address=None)
+    client = Client(cluster, set_as_default=False)
+    try:
+        with pytest.raises(Exception) as caught:
+            # The memory hog (x=1) comes last, so no other call shares its worker when it is killed.
+            with ParallelMap(funcs.hog, [0, 2, 3, 1], client=client, worker_retries=1, batch_size=1,
+                             output_dir=tmp_path / "run", verbose=False) as pmap:
+                pmap.compute()
+        error = caught.value
+        assert error.failed_indices == [3]
+        assert error.failures[0].kind == "memory"
+        assert "its worker was killed for exceeding its memory limit" in str(error)
+        assert [read_payload(p) for p in error.results if p] == [0.0, 2.0, 3.0]
+        report = json.loads(Path(error.failures_path).read_text())
+        assert report["failures"][0]["kind"] == "memory"
+    finally:
+        client.close()
+        cluster.close()
