@@ -19,6 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_demo(n_calls: int, n_workers: str, output_dir: str | None) -> int:
+    import dask
     import h5py
 
     from . import ParallelMap
@@ -26,8 +27,10 @@ def run_demo(n_calls: int, n_workers: str, output_dir: str | None) -> int:
 
     frequencies, dampings = parameters(n_calls)
     workers = n_workers if n_workers == "auto" else int(n_workers)
-    with ParallelMap(simulate, frequencies, dampings, n_workers=workers, output_dir=output_dir) as pmap:
-        paths = pmap.compute()
+    # The demo runs on a local cluster, also on a machine that could submit SLURM jobs.
+    with dask.config.set({"acme_like.backend": "local"}):
+        with ParallelMap(simulate, frequencies, dampings, n_workers=workers, output_dir=output_dir) as pmap:
+            paths = pmap.compute()
     container = pmap.results_container
     with h5py.File(container, "r") as h5:
         n_linked = sum(1 for name in h5 if name.startswith("comp_"))
