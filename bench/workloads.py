@@ -70,3 +70,37 @@ def malloc_trim_threshold():
 def cpu_seconds():
     """CPU time (user + system, all threads) this process has used so far."""
     return time.process_time()
+
+
+# ---- functions of the suite (bench/run.py) ----------------------------------------------
+
+
+def f_array(x):
+    """A call whose result is a 1,000-element float64 array."""
+    return np.full(1000, float(x))
+
+
+def cpu_alloc(x, n_iter, size=1_000_000):
+    """CPU-bound numpy work that allocates 8 MB temporaries on every step (no ``out=``)."""
+    a = np.full(size, 1.0 + x * 1e-6)
+    for _ in range(n_iter):
+        a = np.sqrt(a * a + 1.0)
+    return float(a[0])
+
+
+def pick(i, big):
+    """A call that reads a little of a large argument shared by every call."""
+    return float(big[i % big.shape[0], :100].sum())
+
+
+def to_h5(func, index, directory, *args):
+    """Call ``func(*args)`` and write its result to ``<directory>/f_<index>.h5``; return the path."""
+    return write_result(func(*args), os.path.join(directory, f"f_{index}.h5"))
+
+
+def read_all_results(paths):
+    """The sum of every value stored in the per-call files ``paths``."""
+    total = 0.0
+    for path in paths:
+        total += float(np.sum(read_result(path)))
+    return total
