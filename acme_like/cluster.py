@@ -9,6 +9,7 @@ knows nothing of partitions or sbatch.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -104,10 +105,18 @@ def batch_backend() -> str:
             f"Fix it in your dask configuration (e.g. ~/.config/dask/acme_like.yaml)."
         )
     if backend == "auto":
-        from .slurm import is_slurm_available
-
-        return "slurm" if is_slurm_available() else "local"
+        return "slurm" if _slurm_answers() else "local"
     return str(backend)
+
+
+@functools.lru_cache(maxsize=1)
+def _slurm_answers() -> bool:
+    """Whether SLURM's controller answers; asked once per process."""
+    from .slurm import is_slurm_available
+
+    answers = is_slurm_available()
+    logger.debug("SLURM controller %s", "answers: batch workers" if answers else "absent: a local cluster")
+    return answers
 
 
 def acquire_client(

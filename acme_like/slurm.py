@@ -83,9 +83,13 @@ class ClusterPlan:
 
 
 def is_slurm_available(run: CommandRunner = run_command) -> bool:
-    """True when ``sinfo`` answers, i.e. this machine can submit SLURM jobs."""
+    """True when the SLURM controller answers, i.e. this machine can submit SLURM jobs.
+
+    Asks ``scontrol ping``, which answers at once also when the controller is down;
+    ``sinfo`` would first retry for several seconds.
+    """
     try:
-        run(["sinfo", "-h", "-o", "%P"])
+        run(["scontrol", "ping"])
     except ClusterError:
         return False
     return True
