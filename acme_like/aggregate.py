@@ -18,6 +18,7 @@ temporary name and renamed, so a reader never sees half of one.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 from pathlib import Path
@@ -41,8 +42,13 @@ def build_container(
     func_name: str,
     stack: StackSpec | None = None,
     single_file: bool = False,
+    copy_limit_bytes: int = 0,
 ) -> Path:
-    """Write ``layout.container_path`` covering every successful call; return its path."""
+    """Write ``layout.container_path`` covering every successful call; return its path.
+
+    A stacked result of at most ``copy_limit_bytes`` is copied into a real dataset
+    (it then reads as fast as any dataset); a larger one is a virtual dataset.
+    """
     path = layout.container_path
     tmp = partial_path(path)
     done = [(o.index, o.payload) for o in outcomes if o.ok and o.payload is not None]
@@ -54,7 +60,7 @@ def build_container(
         if single_file:
             _copy_into(h5, done, stack, len(outcomes))
         else:
-            _link(h5, layout, done, stack, len(outcomes))
+            _link(h5, layout, done, stack, len(outcomes), copy_limit_bytes)
     os.replace(tmp, path)
     if single_file:
         _remove_payloads(layout, done)
@@ -81,9 +87,14 @@ def _link(
     done: Sequence[tuple[int, PayloadRef]],
     stack: StackSpec | None,
     n_calls: int,
+    copy_limit_bytes: int,
 ) -> None:
     if stack is not None:
-        _virtual_stack(h5, layout, done, stack, n_calls)
+        full = stack.full_shape(n_calls, _inf_extent(stack, done))
+        if math.prod(full) * stack.dtype.itemsize <= copy_limit_bytes:
+            _copied_stack(h5, done, stack, full)
+        else:
+            _virtual_stack(h5, layout, done, stack, n_calls)
     for index, ref in done:
         name = f"{COMP_PREFIX}{index}"
         relative = layout.relative(ref.path)
@@ -133,6 +144,23 @@ def _virtual_stack(
     vspace.select_all()
     h5py.h5d.create(h5.id, STACKED.encode(), h5py.h5t.py_create(stack.dtype), vspace, dcpl=dcpl).close()
     h5[STACKED].attrs["stacking_axis"] = stack.axis
+
+
+def _copied_stack(h5: h5py.File, done: Sequence[tuple[int, PayloadRef]], stack: StackSpec, full: tuple[int, ...]) -> None:
+    stacked = h5.create_dataset(STACKED, shape=full, dtype=stack.dtype, fillvalue=stack.fill_value())
+    stacked.attrs["stacking_axis"] = stack.axis
+    for path, dataset, runs, per_call_shape in _sources(done):
+        with h5py.File(path, "r") as source:
+            data = source[dataset]
+            for first_index, first_row, length, shape in runs:
+                if per_call_shape is not None:  # one call's own file
+                    stacked[_slot(stack, first_index, shape)] = data[()]
+                    continue
+                rows: list[Any] = [slice(0, n) for n in shape]
+                into = list(rows)
+                rows.insert(stack.axis, slice(first_row, first_row + length))
+                into.insert(stack.axis, slice(first_index, first_index + length))
+                stacked[tuple(into)] = data[tuple(rows)]
 
 
 def _sources(

@@ -61,7 +61,9 @@ def collect_results(
     if layout is not None:
         pickled = [o.index for o in outcomes if o.ok and o.payload and o.payload.fmt == "pickle"]
         if output.mode == "hdf5":
-            container = str(build_container(layout, outcomes, func_name, output.stack, output.single_file))
+            container = str(
+                build_container(layout, outcomes, func_name, output.stack, output.single_file, stack_copy_limit())
+            )
             if pickled:
                 warnings.warn(
                     f"{len(pickled)} calls of {func_name} returned values HDF5 cannot store and were "
@@ -79,6 +81,15 @@ def collect_results(
     else:
         results = [o.value if o.ok else None for o in outcomes]
     return Collected(results, container, outcomes, func_name, layout, output.stack is not None)
+
+
+def stack_copy_limit() -> int:
+    """Bytes up to which a stacked result is copied into a real dataset (dask config
+    ``acme_like.stack-copy-limit``, default 64 MB); larger ones stay virtual."""
+    import dask.config
+    from dask.utils import parse_bytes
+
+    return int(parse_bytes(dask.config.get("acme_like.stack-copy-limit", "64MB")))
 
 
 def _list_indices(indices: list[int], limit: int = 20) -> str:

@@ -7,6 +7,7 @@ import pickle
 import shutil
 from pathlib import Path
 
+import dask
 import h5py
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_stacked_results_form_one_virtual_dataset_that_survives_a_move(backend, tmp_path):
-    pmap, paths = backend.run(funcs.vector, [1, 2, 3, 4], result_shape=(None, 3), output_dir=tmp_path / "run")
+    with dask.config.set({"acme_like.stack-copy-limit": 0}):  # as for results too large to copy
+        pmap, paths = backend.run(funcs.vector, [1, 2, 3, 4], result_shape=(None, 3), output_dir=tmp_path / "run")
 
     assert [Path(p).name for p in paths] == [f"vector_{i}.h5" for i in range(4)]
     moved = tmp_path / "moved"
@@ -30,6 +32,15 @@ def test_stacked_results_form_one_virtual_dataset_that_survives_a_move(backend, 
         np.testing.assert_array_equal(stacked[()], np.repeat([[1.0], [2.0], [3.0], [4.0]], 3, axis=1))
         assert all(not Path(source.file_name).is_absolute() for source in stacked.virtual_sources())
         assert h5["comp_2"]["result_1"][()] == 6  # the other return values stay per call
+
+
+def test_small_stacked_results_are_copied_into_a_real_dataset(backend, tmp_path):
+    pmap, _ = backend.run(funcs.vector, [1, 2, 3, 4], result_shape=(None, 3), output_dir=tmp_path / "run")
+    shutil.move(tmp_path / "run", tmp_path / "moved")
+    with h5py.File(tmp_path / "moved" / "vector.h5", "r") as h5:
+        assert not h5["result_0"].is_virtual
+        np.testing.assert_array_equal(h5["result_0"][:, 2], [1.0, 2.0, 3.0, 4.0])
+        assert h5["comp_3"]["result_1"][()] == 8
 
 
 def test_stacking_axis_dtype_and_scalars(backend):
@@ -177,7 +188,7 @@ def test_inputerror_is_a_valueerror():
 
 
 def test_stacked_batches_read_back_from_few_sources(processes_client, tmp_path):
-    with ParallelMap_(funcs.vector, list(range(300)), result_shape=(None, 3), client=processes_client,
+    with dask.config.set({"acme_like.stack-copy-limit": 0}), ParallelMap_(funcs.vector, list(range(300)), result_shape=(None, 3), client=processes_client,
                       output_dir=tmp_path / "many", verbose=False) as pmap:
         paths = pmap.compute()
     with h5py.File(pmap.results_container, "r") as h5:
