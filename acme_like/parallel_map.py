@@ -78,10 +78,12 @@ class ParallelMap:
         Where results go; default: a new ``ACME_YYYYMMDD-hhmmss-ffffff`` directory in
         the working directory. Results of an earlier run there are never overwritten.
     n_workers : int or "auto"
-        Workers of a local cluster ParallelMap starts itself ("auto": one per core);
-        never more than there are calls. Ignored when a client is running.
+        Workers of a cluster ParallelMap starts itself, never more than there are calls.
+        "auto": one per core on a local cluster; on SLURM, sized from one sampled call
+        (about five minutes of work per worker, at most 100). Ignored when a client is
+        running.
     mem_per_worker : str or "auto"
-        Memory limit per worker of a local cluster ParallelMap starts, e.g. "2GB".
+        Memory limit per worker of a cluster ParallelMap starts, e.g. "2GB".
     stop_client : bool or "auto"
         "auto" closes only a cluster ParallelMap started; False keeps it running for the
         next ParallelMap; True also closes a client that was already running.
