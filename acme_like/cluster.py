@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import dask
 from distributed import Client, LocalCluster
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from .errors import ClusterError, InputTypeError
 
@@ -27,6 +28,44 @@ logger = logging.getLogger(__name__)
 # dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which makes numpy code
 # that allocates temporaries several times slower; clusters we start keep glibc's default.
 _WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
+def relax_malloc_trim() -> bool:
+    """Let glibc keep freed memory for reuse instead of returning it after every free.
+
+    dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which makes numpy code that
+    allocates temporaries several times slower; a worker already running gets glibc's
+    usual thresholds back through ``mallopt``. Returns whether that was possible.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_trim_threshold, 64 * 2**20)) and bool(libc.mallopt(m_mmap_threshold, 32 * 2**20))
+
+
+class FastAllocation(WorkerPlugin):
+    """Applies :func:`relax_malloc_trim` on every worker, also on workers that join later."""
+
+    name = "acme_like-fast-allocation"
+
+    def setup(self, worker: Any) -> None:
+        relax_malloc_trim()
+
+
+def tune_workers(client: Client) -> None:
+    """Make the workers run user code at full speed (dask config ``acme_like.tune-workers``)."""
+    if not dask.config.get("acme_like.tune-workers", True):
+        return
+    try:
+        client.register_plugin(FastAllocation(), name=FastAllocation.name)
+    except Exception as exc:  # a scheduler refusing plugins still runs the calls
+        logger.debug("Could not tune the workers' memory allocator: %s", exc)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,15 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .collect import collect_results
-from .cluster import ClientHandle, SlurmWishes, acquire_client, count_workers, running_client, workers_are_local
+from .cluster import (
+    ClientHandle,
+    SlurmWishes,
+    acquire_client,
+    count_workers,
+    running_client,
+    tune_workers,
+    workers_are_local,
+)
 from .errors import AcmeLikeWarning, InputTypeError
 from .estimate import Estimate, estimate_run
 from .housekeeping import tidy_earlier_runs
@@ -410,6 +418,7 @@ class ParallelMap:
             self._handle = acquire_client(
                 self.options.client, self.options.n_workers, self.n_calls, self.options.mem_per_worker, wishes
             )
+            tune_workers(self._handle.client)
             self._released = False
         return self._handle
 

@@ -110,3 +110,4 @@ def hog(x, mb=600):
         time.sleep(3)
         return float(block[0])
     return float(x)
+

@@ -107,3 +107,4 @@ def test_a_client_without_workers_is_a_clear_error():
     finally:
         client.close()
         cluster.close()
+
