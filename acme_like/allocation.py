@@ -159,7 +159,9 @@ def _choose_partition(
         candidates = [p for p in partitions if site.auto_candidate(p.name)]
         if not candidates:
             raise InputError(f'partition="auto" found no partition the {site.name!r} preset allows among {[p.name for p in partitions]}.')
-        need = estimated if estimated is not None else request.mem_per_worker_bytes
+        # The larger of what a call was measured to need and what the user asked for.
+        wanted = [n for n in (estimated, request.mem_per_worker_bytes) if n is not None]
+        need = max(wanted) if wanted else None
         if need is None:
             chosen = next((p for p in candidates if p.is_default), candidates[0])
             notes.append(f"no memory estimate or mem_per_worker: using partition {chosen.name!r}")

@@ -192,3 +192,11 @@ def test_container_workers_run_python_inside_the_image():
     request = resolve_request(partition="small", container_image="docker://ghcr.io/dask/dask:latest", container_runtime="singularity")
     kwargs = cluster_kwargs(request, fit_resources(request, LOCAL), {}, tls_dir="/work/.tls")
     assert kwargs["python"] == "singularity exec --bind /work/.tls docker://ghcr.io/dask/dask:latest python"
+
+
+
+def test_auto_partition_holds_the_larger_of_estimate_and_mem_per_worker():
+    # A call measured at 1 GB, but 6 GB asked for per worker: only "large" holds that.
+    assert fit(estimated_bytes=10**9, partition="auto", mem_per_worker="6GB").partition == "large"
+    assert fit(estimated_bytes=5 * 10**9, partition="auto", mem_per_worker="1GB").partition == "large"
+    assert fit(estimated_bytes=10**8, partition="auto", mem_per_worker="500MB").partition == "small"
