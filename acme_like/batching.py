@@ -10,8 +10,9 @@ from typing import Iterator, Sequence
 
 #: Seconds of work one task should carry: dask costs a few milliseconds per task.
 TARGET_TASK_SECONDS = 0.2
-#: Tasks per worker to keep in the queue, so the load stays balanced to the end.
-TASKS_PER_WORKER = 4
+#: Tasks per worker at least: the last task of a worker then holds at most ~5 % of its
+#: work, so the load stays balanced to the end.
+TASKS_PER_WORKER = 20
 MAX_BATCH = 10_000
 
 

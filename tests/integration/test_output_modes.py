@@ -193,7 +193,7 @@ def test_stacked_batches_read_back_from_few_sources(processes_client, tmp_path):
         paths = pmap.compute()
     with h5py.File(pmap.results_container, "r") as h5:
         stacked = h5["result_0"]
-        assert len(stacked.virtual_sources()) < 30  # one source per batch of calls, not per call
+        assert len(stacked.virtual_sources()) < 100  # one source per batch of calls, not one per call
         np.testing.assert_array_equal(stacked[:, 0], np.arange(300.0))
         assert h5["comp_299"]["result_1"][()] == 598
     assert read_payload(paths[7]) == 14  # each call keeps a file of its own for its other values
