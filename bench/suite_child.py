@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 
 import workloads
+from workloads import vmhwm_mb
 
 RESULT_MARK = "SUITE-RESULT "
 WARMUP_CALLS = 20
@@ -65,14 +66,6 @@ def make_job(workload: str, n: int, params: dict, big=None) -> Job:
         expected = sum(workloads.pick(i, big) for i in xs) if big is not None else None
         return Job(workloads.pick, xs, (big,), expected=expected)
     raise ValueError(workload)
-
-
-def vmhwm_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 # ---- competitors --------------------------------------------------------------------------
