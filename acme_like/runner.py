@@ -30,6 +30,9 @@ from .worker import CallContext, CallSpec, run_call, run_calls
 
 logger = logging.getLogger(__name__)
 
+#: Shortest time between two fetches of finished results (the progress bar's refresh too).
+GATHER_INTERVAL_S = 0.2
+
 #: Receives the outcomes of each finished batch, as they arrive (the run's journal).
 Recorder = Callable[[list[TaskOutcome]], None] | None
 
@@ -120,10 +123,19 @@ def _run_tasks(
         futures = submit(list(split(pending, int(batch_size))))
         pending = []
     outcomes: dict[int, TaskOutcome] = {}
-    # Results are fetched in one gather per group of finished tasks, not one request each.
+    # Results are fetched in one gather per group of finished tasks, not one request each,
+    # and at most every GATHER_INTERVAL_S: on a local cluster the scheduler shares the cores
+    # with the workers, so each request would take time from the calls.
     completed = as_completed(futures, loop=client.loop)
+    waiting: list[Any] = []
+    last_gather = 0.0
     try:
-        for finished in completed.batches():
+        for arrived in completed.batches():
+            waiting.extend(arrived)
+            now = time.monotonic()
+            if not pending and completed.count() and now - last_gather < GATHER_INTERVAL_S:
+                continue
+            finished, waiting, last_gather = waiting, [], now
             ok = [f for f in finished if f.status == "finished"]
             results = dict(zip((f.key for f in ok), client.gather(ok, errors="skip"))) if ok else {}
             for future in finished:
