@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 from concurrent.futures import CancelledError
 
-from distributed import Client, as_completed
+from distributed import Client, as_completed, wait
 
 from .inputs import CallPlan, function_name
 from .layout import safe_stem
@@ -127,15 +127,21 @@ def _run_tasks(
     # and at most every GATHER_INTERVAL_S: on a local cluster the scheduler shares the cores
     # with the workers, so each request would take time from the calls.
     completed = as_completed(futures, loop=client.loop)
-    waiting: list[Any] = []
     last_gather = 0.0
     try:
         for arrived in completed.batches():
-            waiting.extend(arrived)
-            now = time.monotonic()
-            if not pending and completed.count() and now - last_gather < GATHER_INTERVAL_S:
-                continue
-            finished, waiting, last_gather = waiting, [], now
+            finished = list(arrived)
+            wait_s = GATHER_INTERVAL_S - (time.monotonic() - last_gather)
+            if not pending and completed.count() and wait_s > 0:
+                # Let more tasks finish, then fetch them together; stop waiting when all have.
+                seen = {f.key for f in finished}
+                running = [f for f in futures if f.key in groups and f.key not in seen]
+                try:
+                    wait(running, timeout=wait_s, return_when="ALL_COMPLETED")
+                except TimeoutError:
+                    pass
+                finished += completed.next_batch(block=False)
+            last_gather = time.monotonic()
             ok = [f for f in finished if f.status == "finished"]
             results = dict(zip((f.key for f in ok), client.gather(ok, errors="skip"))) if ok else {}
             for future in finished:
