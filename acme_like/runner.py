@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 from concurrent.futures import CancelledError
 
-from distributed import Client, as_completed, wait
+from distributed import Client, as_completed
 
 from .inputs import CallPlan, function_name
 from .layout import safe_stem
@@ -134,13 +134,10 @@ def _run_tasks(
             wait_s = GATHER_INTERVAL_S - (time.monotonic() - last_gather)
             if not pending and completed.count() and wait_s > 0:
                 # Let more tasks finish, then fetch them together; stop waiting when all have.
-                seen = {f.key for f in finished}
-                running = [f for f in futures if f.key in groups and f.key not in seen]
-                try:
-                    wait(running, timeout=wait_s, return_when="ALL_COMPLETED")
-                except TimeoutError:
-                    pass
-                finished += completed.next_batch(block=False)
+                deadline = time.monotonic() + wait_s
+                while completed.count() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    finished += completed.next_batch(block=False)
             last_gather = time.monotonic()
             ok = [f for f in finished if f.status == "finished"]
             results = dict(zip((f.key for f in ok), client.gather(ok, errors="skip"))) if ok else {}
