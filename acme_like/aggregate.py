@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -290,7 +289,3 @@ def stack_in_memory(outcomes: Sequence[TaskOutcome], stack: StackSpec) -> Any:
         rest.extend(values[1:])
     return [stacked, *rest] if rest else stacked
 
-
-def read_pickled_bytes(group: h5py.Group) -> Any:
-    """The value a single-file container holds as pickled bytes under ``comp_<i>``."""
-    return pickle.loads(group["pickle"][()].tobytes())

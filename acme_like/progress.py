@@ -14,15 +14,13 @@ class Progress:
     """A progress bar over ``total`` calls; silent when ``enabled`` is False."""
 
     def __init__(self, total: int, desc: str, enabled: bool) -> None:
-        self.n_done = 0
-        self.n_failed = 0
+        self._n_failed = 0
         self._bar: Any = tqdm(total=total, desc=desc, unit="call", disable=not enabled, dynamic_ncols=True)
 
     def advance(self, n_ok: int, n_failed: int) -> None:
-        self.n_done += n_ok
         if n_failed:
-            self.n_failed += n_failed
-            self._bar.set_postfix(failed=self.n_failed, refresh=False)
+            self._n_failed += n_failed
+            self._bar.set_postfix(failed=self._n_failed, refresh=False)
         self._bar.update(n_ok + n_failed)
 
     def close(self) -> None:

@@ -25,7 +25,8 @@ CPUS=${SLURM_LOCAL_CPUS:-4}
 TIMEOUT=${SLURM_LOCAL_TIMEOUT:-60}
 SKIP_INSTALL=${SLURM_LOCAL_SKIP_INSTALL:-0}
 
-RUN_DIR=/run/acme-like-slurm
+# shellcheck source=pids.sh
+. "$(dirname "$0")/pids.sh"
 LOG_DIR=/var/log/acme-like-slurm
 SPOOL_DIR=/var/spool/acme-like-slurm
 CONF=/etc/slurm/slurm.conf
@@ -38,16 +39,6 @@ fail() { printf '[start-local-slurm] ERROR: %s\n' "$*" >&2; exit 1; }
 case "$CPUS" in ''|*[!0-9]*) fail "SLURM_LOCAL_CPUS must be a positive integer, got '$CPUS'";; esac
 started_at=$(date +%s)
 
-# A pid counts as ours only if the process runs (not a zombie: PID 1 may reap
-# late here) and still carries the name we started.
-is_running() {  # is_running PID NAME
-    local pid=$1 name=$2 state
-    [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-    state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    case "$state" in ''|Z|X) return 1;; esac
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]
-}
-recorded_pid() { [ -r "$RUN_DIR/$1.pid" ] && tr -dc '0-9' <"$RUN_DIR/$1.pid" || true; }
 ours_running() { is_running "$(recorded_pid "$1")" "$1"; }
 munge_works() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
 node_state() { sinfo -h -n "$NODE" -o %T 2>/dev/null | head -n1 || true; }

@@ -8,19 +8,12 @@
 # no pid file there and is left alone. Safe to run when nothing is running.
 set -uo pipefail
 
-RUN_DIR=/run/acme-like-slurm
+# shellcheck source=pids.sh
+. "$(dirname "$0")/pids.sh"
 
 say() { printf '[stop-local-slurm] %s\n' "$*"; }
 [ "$(id -u)" = 0 ] || { say "run me as root"; exit 1; }
 
-is_running() {  # is_running PID NAME; zombies count as stopped
-    local pid=$1 name=$2 state
-    [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-    state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    case "$state" in ''|Z|X) return 1;; esac
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]
-}
-recorded_pid() { [ -r "$RUN_DIR/$1.pid" ] && tr -dc '0-9' <"$RUN_DIR/$1.pid" || true; }
 
 stop_daemon() {  # stop_daemon NAME
     local name=$1 pid
