@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from .errors import PayloadError
+from .h5image import file_image
 from .layout import partial_path
 from .outcome import PayloadRef
 
@@ -75,11 +76,17 @@ def write_payload(h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf
         forms = [_hdf5_form(value) for value in values]
     except _NotStorable:
         return _write_pickle(pickle_path, result, len(values))
+    names = [f"{RESULT_PREFIX}{k + first}" for k in range(len(forms))]
+    shape = np.shape(forms[0][0]) if forms else None
+    image = file_image([(name, data, dtype) for name, (data, dtype) in zip(names, forms)])
+    if image is not None:
+        size, crc = _write_bytes(h5_path, image)
+        return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc)
     tmp = partial_path(h5_path)
     try:
         with h5py.File(tmp, "w") as h5:
-            for k, (data, dtype) in enumerate(forms):
-                h5.create_dataset(f"{RESULT_PREFIX}{k + first}", data=data, dtype=dtype)
+            for name, (data, dtype) in zip(names, forms):
+                h5.create_dataset(name, data=data, dtype=dtype)
         os.replace(tmp, h5_path)
     except TypeError:
         # h5py found no HDF5 type after all (e.g. a structured dtype it cannot map).
@@ -88,9 +95,21 @@ def write_payload(h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise PayloadError(f"could not write the result file {h5_path}: {exc}") from exc
-    shape = np.shape(forms[0][0]) if forms else None
     size, crc = file_checksum(h5_path)
     return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc)
+
+
+def _write_bytes(path: Path, data: bytes) -> tuple[int, int]:
+    """Write ``data`` to ``path`` atomically; return its (size, CRC-32)."""
+    tmp = partial_path(path)
+    try:
+        with open(tmp, "wb") as stream:
+            stream.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PayloadError(f"could not write the result file {path}: {exc}") from exc
+    return len(data), zlib.crc32(data)
 
 
 def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:

@@ -111,3 +111,15 @@ def hog(x, mb=600):
         return float(block[0])
     return float(x)
 
+
+
+def worker_settings(dask_worker=None):
+    """What slows or speeds up user code in this worker process."""
+    import dask
+
+    return {
+        "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        "profile": dask.config.get("distributed.worker.profile.enabled"),
+        "tick": dask.config.get("distributed.admin.tick.interval"),
+        "plugins": sorted(dask_worker.plugins) if dask_worker is not None else None,
+    }

@@ -86,6 +86,43 @@ def test_local_cluster_setup_is_found_by_parallel_map_and_cleaned_up():
     assert client.status == "closed"
 
 
+def test_own_clusters_run_without_dasks_malloc_trim_and_background_timers():
+    client = local_cluster_setup(n_workers=1, interactive=False)
+    try:
+        [settings] = client.run(funcs.worker_settings).values()
+    finally:
+        cluster_cleanup(client)
+    assert settings["malloc_trim"] is None
+    assert settings["profile"] is False
+    assert settings["tick"] == "200ms"
+
+
+def test_tune_workers_false_keeps_dasks_own_worker_settings():
+    import dask
+
+    with dask.config.set({"acme_like.tune-workers": False}):
+        client = local_cluster_setup(n_workers=1, interactive=False)
+        try:
+            with ParallelMap(funcs.add, [1, 2], 0, write_worker_results=False) as pmap:
+                assert pmap.compute() == [3, 6]
+                assert pmap.client is client
+            [settings] = client.run(funcs.worker_settings).values()
+        finally:
+            cluster_cleanup(client)
+    assert settings["malloc_trim"] == "65536"
+    assert settings["profile"] is True
+    assert settings["tick"] == "20ms"
+    assert "acme_like-fast-allocation" not in settings["plugins"]
+
+
+def test_a_users_workers_get_the_allocator_plugin(processes_client):
+    with ParallelMap(funcs.add, [1, 2], 0, client=processes_client, write_worker_results=False) as pmap:
+        assert pmap.compute() == [3, 6]
+    for settings in processes_client.run(funcs.worker_settings).values():
+        assert "acme_like-fast-allocation" in settings["plugins"]
+        assert settings["profile"] is True  # a user's cluster keeps its own settings
+
+
 def test_cluster_cleanup_rejects_what_is_not_a_client():
     with pytest.raises(TypeError, match=r"client must be a dask distributed Client, got int 3"):
         cluster_cleanup(3)
