@@ -112,11 +112,24 @@ def _write_bytes(path: Path, data: bytes) -> tuple[int, int]:
     return len(data), zlib.crc32(data)
 
 
+class _ChecksummedWriter:
+    """A binary file that keeps the size and CRC-32 of what went through it."""
+
+    def __init__(self, stream: Any):
+        self.stream, self.size, self.crc = stream, 0, 0
+
+    def write(self, data: Any) -> int:
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += memoryview(data).nbytes
+        return self.stream.write(data)
+
+
 def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:
     tmp = partial_path(path)
     try:
         with open(tmp, "wb") as stream:
-            pickle.dump(result, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            writer = _ChecksummedWriter(stream)
+            pickle.dump(result, writer, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         tmp.unlink(missing_ok=True)
@@ -127,8 +140,7 @@ def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise PayloadError(f"could not write the result file {path}: {exc}") from exc
-    size, crc = file_checksum(path)
-    return PayloadRef(path=str(path), fmt="pickle", n_values=n_values, nbytes=size, crc32=crc)
+    return PayloadRef(path=str(path), fmt="pickle", n_values=n_values, nbytes=writer.size, crc32=writer.crc)
 
 
 def write_shard(path: Path, rows: np.ndarray, indices: Sequence[int]) -> tuple[int, int]:

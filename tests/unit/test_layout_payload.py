@@ -12,7 +12,7 @@ import pytest
 
 from acme_like import PayloadError, read_payload
 from acme_like.layout import OutputLayout
-from acme_like.payload import write_payload
+from acme_like.payload import file_checksum, write_payload
 
 
 def test_names_of_every_call_are_distinct_including_1_5_and_15(tmp_path):
@@ -71,6 +71,13 @@ def test_values_hdf5_cannot_hold_go_to_a_pickle(tmp_path, result):
     got = read_payload(ref.path)
     assert type(got) is type(result)
     assert os.listdir(tmp_path) == ["f_15.pickle"]
+
+
+@pytest.mark.parametrize("result", [{"a": 1}, {"big": np.arange(2**20, dtype=np.float64), "tag": "x" * 100}])
+def test_a_pickles_recorded_size_and_checksum_are_those_of_the_file(tmp_path, result):
+    ref = write_payload(tmp_path / "f_0.h5", tmp_path / "f_0.pickle", result, fmt="pickle")
+    assert (ref.nbytes, ref.crc32) == file_checksum(Path(ref.path))
+    assert ref.nbytes > (8 * 2**20 if "big" in result else 0)
 
 
 def test_a_value_nothing_can_store_is_a_clear_error_and_leaves_no_file(tmp_path):
