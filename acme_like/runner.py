@@ -31,7 +31,10 @@ from .worker import CallContext, CallSpec, run_call, run_calls
 logger = logging.getLogger(__name__)
 
 #: Shortest time between two fetches of finished results (the progress bar's refresh too).
-GATHER_INTERVAL_S = 0.2
+#: Each fetch costs the parent's scheduler a few milliseconds of CPU taken from the
+#: workers on a small machine: 40 calls of 0.1 s used 0.27 s of parent CPU when fetched
+#: every 0.2 s, 0.21 s every 1 s (2 cores).
+GATHER_INTERVAL_S = 1.0
 
 #: Receives the outcomes of each finished batch, as they arrive (the run's journal).
 Recorder = Callable[[list[TaskOutcome]], None] | None

@@ -45,6 +45,7 @@ TINY = [
     "acme_like-hdf5", "acme_like-mem", "acme_like-pickle", "acme_like-stacked",
     "esi-acme-hdf5", "esi-acme-mem",
     "dask-hdf5", "dask-mem", "joblib-hdf5", "joblib-mem", "ppe-hdf5", "ppe-mem", "floor-1proc",
+    "fs-1proc", "fs-2proc",
 ]
 
 #: key -> what runs. n and params: (full, quick). Competitor names: family-mode[-e2e].
@@ -276,13 +277,20 @@ def evaluate_targets(result: dict) -> list[dict]:
     if "tiny-5k" in w:
         v, r = ratio("tiny-5k", "esi-acme-hdf5", "acme_like-hdf5")
         ceiling, _ = ratio("tiny-5k", "esi-acme-hdf5", "floor-1proc", N_WORKERS)
+        fs_ceiling, _ = ratio("tiny-5k", "esi-acme-hdf5", "fs-2proc")
         add("hdf5_vs_esi_acme", "5,000 tiny calls, per-call HDF5: throughput >= 10x esi-acme's", "tiny-5k", v, 10, "higher",
-            f"ceiling for any parallel writer of these files: esi-acme-hdf5 / (floor-1proc / {N_WORKERS}) = {_fmt(ceiling, '.2f')}")
+            f"ceiling for a parallel h5py writer of these files: esi-acme-hdf5 / (floor-1proc / {N_WORKERS}) = "
+            f"{_fmt(ceiling, '.2f')}; for anything that creates them, even without HDF5: esi-acme-hdf5 / fs-2proc = "
+            f"{_fmt(fs_ceiling, '.2f')}")
         v, r = ratio("tiny-5k", "acme_like-hdf5", "floor-1proc", N_WORKERS)
         pool, _ = ratio("tiny-5k", "ppe-hdf5", "floor-1proc", N_WORKERS)
+        fs_two, _ = ratio("tiny-5k", "fs-2proc", "floor-1proc", N_WORKERS)
+        over_fs, _ = ratio("tiny-5k", "acme_like-hdf5", "fs-2proc")
         add("hdf5_vs_floor", "5,000 tiny calls, per-call HDF5: time <= 1.5x (one process writing the files / 2 workers)",
             "tiny-5k", v, 1.5, "lower",
-            f"a ProcessPoolExecutor writing the same files: ppe-hdf5 / (floor-1proc / {N_WORKERS}) = {_fmt(pool, '.2f')}")
+            f"a ProcessPoolExecutor writing the same files: ppe-hdf5 / (floor-1proc / {N_WORKERS}) = {_fmt(pool, '.2f')}; "
+            f"two processes writing plain bytes of the same size, no HDF5: fs-2proc / (floor-1proc / {N_WORKERS}) = "
+            f"{_fmt(fs_two, '.2f')}; acme_like-hdf5 / fs-2proc = {_fmt(over_fs, '.2f')}")
         v, r = ratio("tiny-5k", "esi-acme-mem", "acme_like-mem")
         add("mem_vs_esi_acme", "5,000 tiny calls in memory: throughput >= 20x esi-acme's", "tiny-5k", v, 20, "higher")
         v, r = ratio("tiny-5k", "acme_like-mem", "ppe-mem")
@@ -394,6 +402,11 @@ def ratio_pairs(key: str, competitors: list[str]) -> list[tuple[str, str, str, f
                 pairs.append((f"{top} / {bottom}", top, bottom, 1.0))
         if "floor-1proc" in have and "acme_like-hdf5" in have:
             pairs.append((f"acme_like-hdf5 / (floor-1proc / {N_WORKERS})", "acme_like-hdf5", "floor-1proc", N_WORKERS))
+        if "fs-2proc" in have and "floor-1proc" in have:
+            pairs.append((f"fs-2proc / (floor-1proc / {N_WORKERS})", "fs-2proc", "floor-1proc", N_WORKERS))
+            pairs.append(("fs-2proc / fs-1proc (file system scaling)", "fs-2proc", "fs-1proc", 1.0))
+        if "fs-2proc" in have and "acme_like-hdf5" in have:
+            pairs.append(("acme_like-hdf5 / fs-2proc", "acme_like-hdf5", "fs-2proc", 1.0))
     if key == "cpu":
         for name in competitors:
             if name != "sequential-mem":

@@ -139,6 +139,22 @@ def ppe_map(executor, job: Job, to_files: bool, outdir: Path) -> dict:
     return {"results": results, "seconds": time.perf_counter() - t0}
 
 
+def fs_only(executor, job: Job, outdir: Path) -> dict:
+    """Write the run's per-call files as plain bytes of the same size, with no HDF5 and no
+    calls: one process (``executor`` None) or the pool's processes, each a contiguous share."""
+    size = workloads.result_file_bytes()
+    outdir.mkdir(parents=True)
+    t0 = time.perf_counter()
+    if executor is None:
+        paths = workloads.write_blobs(size, str(outdir), range(job.n))
+    else:
+        writers = executor._max_workers
+        shares = [range(k * job.n // writers, (k + 1) * job.n // writers) for k in range(writers)]
+        paths = [p for part in executor.map(workloads.write_blobs, [size] * writers, [str(outdir)] * writers, shares)
+                 for p in part]
+    return {"results": paths, "seconds": time.perf_counter() - t0}
+
+
 def loop(job: Job, to_files: bool, outdir: Path) -> dict:
     t0 = time.perf_counter()
     if to_files:
@@ -189,6 +205,9 @@ def verify(job: Job, competitor: str, run: dict) -> dict:
     results = run["results"]
     total, seconds = read_back(competitor, run)
     check: dict = {"n_results": len(results) if not isinstance(results, np.ndarray) else results.shape[0]}
+    if competitor.startswith("fs-"):  # plain bytes, no values: every file must be there
+        check["ok"] = check["n_results"] == job.n and all(os.path.getsize(p) > 0 for p in results)
+        return check
     if seconds is not None:
         check["readback_seconds"] = seconds
     else:
@@ -299,7 +318,7 @@ def main() -> None:
             record["worker_malloc_trim_threshold"] = sorted(
                 {str(v) for v in client.run(workloads.malloc_trim_threshold).values()}
             )
-        if family == "ppe" and not e2e:
+        if (family == "ppe" or name == "fs-2proc") and not e2e:
             from concurrent.futures import ProcessPoolExecutor
 
             executor = ProcessPoolExecutor(2)
@@ -324,11 +343,13 @@ def main() -> None:
                     run["seconds"] = time.perf_counter() - t0
                     return run
                 return ppe_map(executor, job, to_files, out)
+            if family == "fs":
+                return fs_only(executor, job, out)
             if family in ("sequential", "floor"):
                 return loop(job, family == "floor", out)
             raise ValueError(competitor)
 
-        if not e2e and workload != "readback" and family not in ("sequential", "floor"):
+        if not e2e and workload != "readback" and family not in ("sequential", "floor") and name != "fs-1proc":
             warm = run_once(small, workdir / "warmup")
             record["warmup_seconds"] = warm["seconds"]
             del warm

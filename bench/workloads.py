@@ -98,6 +98,31 @@ def to_h5(func, index, directory, *args):
     return write_result(func(*args), os.path.join(directory, f"f_{index}.h5"))
 
 
+def result_file_bytes(value=0.0):
+    """The bytes h5py writes for one ``f(x)`` result file (the size every per-call file has)."""
+    import io
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        h5.create_dataset("result_0", data=np.float64(value))
+    return len(buffer.getvalue())
+
+
+def write_blobs(size, directory, indices):
+    """Write ``size`` bytes to ``<directory>/f_<i>.h5`` for each index, atomically as
+    ``write_result`` does, without HDF5: what the file system alone costs. Returns paths."""
+    blob = b"\0" * size
+    paths = []
+    for index in indices:
+        path = os.path.join(directory, f"f_{index}.h5")
+        tmp = path + ".partial"
+        with open(tmp, "wb") as stream:
+            stream.write(blob)
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths
+
+
 def read_all_results(paths):
     """The sum of every value stored in the per-call files ``paths``."""
     total = 0.0
