@@ -96,12 +96,14 @@ def cluster_kwargs(
     interface: str | None = None,
     scheduler_port: int | None = None,
     log_directory: str | None = None,
+    worker_environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Keywords for dask-jobqueue's cluster class: the request over the user's jobqueue settings.
 
     ``config`` is the user's ``jobqueue.<scheduler>`` section. List and mapping
     settings there are extended, not replaced; everything this function does not
-    pass is read from it by dask-jobqueue itself.
+    pass is read from it by dask-jobqueue itself. ``worker_environ`` is exported
+    in the job script after the user's own prologue.
     """
     kwargs: dict[str, Any] = dict(request.cluster_kwargs)
     kwargs.update(cores=resources.cores, processes=request.processes_per_worker, memory=resources.memory_bytes)
@@ -128,6 +130,10 @@ def cluster_kwargs(
         ports = "{}:{}".format(*request.preset.port_range)
         worker_args += ["--worker-port", ports, "--nanny-port", ports]
     kwargs["worker_extra_args"] = worker_args
+    if worker_environ:
+        prologue = _listed(config.get("job-script-prologue")) or _listed(config.get("env-extra"))
+        exports = [f"export {name}={shlex.quote(value)}" for name, value in worker_environ.items()]
+        kwargs["job_script_prologue"] = [*prologue, *exports]
     options = {"dashboard_address": "127.0.0.1:0", **(config.get("scheduler-options") or {}), **request.scheduler_options}
     if scheduler_port is not None:
         options.setdefault("port", scheduler_port)

@@ -57,6 +57,13 @@ def own_cluster_config() -> dict[str, Any]:
     return {**_WORKER_ENVIRON, **_QUIET_TIMERS}
 
 
+def batch_worker_environ() -> dict[str, str]:
+    """The quieter timers as environment variables, for worker jobs a batch system starts."""
+    if not dask.config.get("acme_like.tune-workers", True):
+        return {}
+    return {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value) for key, value in _QUIET_TIMERS.items()}
+
+
 def relax_malloc_trim() -> bool:
     """Let glibc keep freed memory for reuse instead of returning it after every free.
 

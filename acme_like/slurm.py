@@ -32,6 +32,7 @@ import dask
 from distributed import Client, Security
 
 from .allocation import JobResources, cluster_kwargs, expand_log_directory, fit_resources
+from .cluster import batch_worker_environ
 from .errors import ClusterError
 from .jobrequest import JobRequest, resolve_request
 from .log import run_logging
@@ -238,7 +239,7 @@ def plan_cluster(
 
 def job_script(plan: ClusterPlan, scheduler_host: str = "SCHEDULER:8786", tls_dir: str = "TLS_DIR") -> str:
     """The job script the plan would submit for one worker, rendered without starting anything."""
-    kwargs = cluster_kwargs(plan.request, plan.resources, plan.config, tls_dir=tls_dir, interface=plan.interface, log_directory=plan.log_directory)
+    kwargs = cluster_kwargs(plan.request, plan.resources, plan.config, tls_dir=tls_dir, interface=plan.interface, log_directory=plan.log_directory, worker_environ=batch_worker_environ())
     for cluster_only in ("scheduler_options", "shared_temp_directory", "n_workers"):
         kwargs.pop(cluster_only, None)
     security = _security_in(tls_dir) if plan.request.security is True else plan.request.security or None
@@ -257,7 +258,7 @@ def start_cluster(plan: ClusterPlan) -> Any:
         tls_dir = holder.name
         security = _write_certificates(tls_dir)
     port = _free_port(*request.preset.port_range) if request.preset.port_range else None
-    kwargs = cluster_kwargs(request, plan.resources, plan.config, tls_dir=tls_dir, interface=plan.interface, scheduler_port=port, log_directory=plan.log_directory)
+    kwargs = cluster_kwargs(request, plan.resources, plan.config, tls_dir=tls_dir, interface=plan.interface, scheduler_port=port, log_directory=plan.log_directory, worker_environ=batch_worker_environ())
     cluster_class = _job_queue_class(request.scheduler)
     started = time.monotonic()
     cluster = None

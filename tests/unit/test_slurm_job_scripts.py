@@ -109,6 +109,7 @@ def test_config_files_add_presets_and_the_users_jobqueue_settings_are_kept(tmp_p
         "    interface: lo\n"
         "    job-extra-directives: ['--account=lab']\n"
         "    worker-extra-args: ['--lifetime', '55m']\n"
+        "    job-script-prologue: ['module load python']\n"
     )
     (tmp_path / "acme_like.yaml").write_text(
         "acme_like:\n"
@@ -129,3 +130,12 @@ def test_config_files_add_presets_and_the_users_jobqueue_settings_are_kept(tmp_p
     for line in ("#SBATCH -p large", "#SBATCH --mem=2862M", "#SBATCH -t 00:20:00", "#SBATCH --account=lab", "#SBATCH --qos=short"):
         assert line in script.splitlines()
     assert "--interface lo" in script and "--lifetime 55m" in script
+    lines = script.splitlines()
+    assert lines.index("module load python") < lines.index("export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False")
+
+
+def test_tune_workers_false_leaves_dasks_worker_settings_alone():
+    with dask.config.set({"acme_like.tune-workers": False}):
+        script = render(CASES["slurm"])
+    assert "export DASK_" not in script
+    assert "export DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=200ms" in render(CASES["slurm"])
