@@ -532,6 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a run is killed")
     parser.add_argument("--quiet-threshold", type=float, default=35.0, help="wait before a run until CPU use is below this %%")
     parser.add_argument("--quiet-budget", type=float, default=10.0, help="at most this many seconds per run")
+    parser.add_argument("--delete-runs", choices=("after-workload", "after-run"), default="after-workload",
+                        help="when the files of each run are deleted: after the whole workload (default; no run "
+                             "creates files while the file system is still freeing another run's), or right after each run")
     parser.add_argument("--report", metavar="JSON", help="print the tables and targets of an earlier run; run nothing")
     parser.add_argument("--rst", help="with --report: write the tables as reStructuredText to this file")
     parser.add_argument("--rewrite-targets", action="store_true", help="with --report: store re-evaluated targets")
@@ -571,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
                 "clusters": "acme_like and dask peers: acme_like.local_cluster_setup(n_workers=2) (2 processes x 1 thread); "
                             "esi-acme: distributed.LocalCluster(n_workers=2, threads_per_worker=1)",
                 "ratios": "paired median: the median over repeats of the ratio within one repeat",
+                "run_files_deleted": args.delete_runs,
                 "memory": "parent: VmHWM of the run's process; workers: VmHWM of each descendant, sampled every 0.1 s; "
                           "tree: the sum of RSS over the process tree, sampled every 0.1 s, max after the mark",
             },
@@ -606,12 +610,17 @@ def main(argv: list[str] | None = None) -> int:
                 record = run_child(key, name, n, params, workdir, args)
                 record.update(repeat=repeat, position=number, loadavg_before=load, **quiet)
                 runs.append(record)
-                shutil.rmtree(workdir, ignore_errors=True)
+                if args.delete_runs == "after-run":
+                    shutil.rmtree(workdir, ignore_errors=True)
                 if record["status"] == "ok":
                     print(f"{record['seconds']:.3f} s", flush=True)
                 else:
                     print(record["status"], flush=True)
                     print(record.get("stderr_tail", ""), file=sys.stderr, flush=True)
+            if args.delete_runs == "after-workload":
+                for number, (repeat, name) in enumerate(order):
+                    shutil.rmtree(tmp_root / f"{key}-{number:03d}-{name}", ignore_errors=True)
+                os.sync()
             entry = {"what": spec["what"], "n": n, "repeats": repeats, "params": params,
                      "competitors": competitors, "skipped": skipped, "runs": runs,
                      "medians": summarise(runs, competitors, n)}
