@@ -422,6 +422,41 @@ def ratio_pairs(key: str, competitors: list[str]) -> list[tuple[str, str, str, f
     return pairs
 
 
+def _disk_counters(path: Path) -> tuple[int, ...] | None:
+    """Completed writes and discards and requests in flight of the disk holding ``path``."""
+    device = os.stat(path).st_dev
+    major, minor = os.major(device), os.minor(device)
+    try:
+        with open("/proc/diskstats") as stats:
+            for line in stats:
+                fields = line.split()
+                if int(fields[0]) == major and int(fields[1]) == minor:
+                    numbers = [int(f) for f in fields[3:]]
+                    return (numbers[4], numbers[8], *numbers[11:12])  # writes, in flight, discards
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def wait_for_quiet_disk(path: Path, still: float = 1.0, budget: float = 60.0) -> float:
+    """Wait until the disk holding ``path`` has done nothing for ``still`` seconds (at most
+    ``budget``); return the seconds waited. Deleting thousands of files keeps an ext4 disk
+    mounted with ``discard`` busy for seconds after ``unlink`` returned."""
+    start = time.monotonic()
+    last = _disk_counters(path)
+    if last is None:
+        return 0.0
+    quiet_since = start
+    while time.monotonic() - start < budget:
+        time.sleep(0.1)
+        now = _disk_counters(path)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= still:
+            break
+    return time.monotonic() - start
+
+
 def write_sinfo_stub(directory: Path) -> str:
     """A ``sinfo`` that prints nothing, so esi-acme does not take this machine for a SLURM cluster."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -621,6 +656,8 @@ def main(argv: list[str] | None = None) -> int:
                 for number, (repeat, name) in enumerate(order):
                     shutil.rmtree(tmp_root / f"{key}-{number:03d}-{name}", ignore_errors=True)
                 os.sync()
+                settled = wait_for_quiet_disk(tmp_root)
+                print(f"[{key}] files deleted; the disk settled in {settled:.1f} s", flush=True)
             entry = {"what": spec["what"], "n": n, "repeats": repeats, "params": params,
                      "competitors": competitors, "skipped": skipped, "runs": runs,
                      "medians": summarise(runs, competitors, n)}
