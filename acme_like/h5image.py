@@ -23,8 +23,9 @@ import numpy as np
 
 #: dtype kinds whose values h5py stores as their raw bytes.
 _PATCHABLE_KINDS = "biufcS"
-#: Results up to this many bytes of data go through an image: beyond, writing dominates.
-MAX_IMAGE_DATA_BYTES = 1 << 20
+#: Results up to this many bytes of data go through an image: beyond, writing the data
+#: dominates, and each kind of result keeps its image in memory.
+MAX_IMAGE_DATA_BYTES = 64 * 1024
 #: Kinds of results remembered per process; further kinds are built by h5py every time.
 MAX_KINDS = 64
 
