@@ -145,8 +145,9 @@ def slurm_cluster_setup(
     interactive : bool
         When stdin is a terminal and workers are slow, ask whether to keep waiting
         ``interactive_wait`` more seconds, continue with the workers up, or abort
-        (returns None). Without a terminal, or with False: continue if at least one
-        worker is up, else raise ClusterError.
+        (returns None). Without a terminal, with False, or with no answer within
+        ``interactive_wait`` seconds: continue if at least one worker is up, else
+        raise ClusterError.
     start_client : bool
         False returns the dask-jobqueue cluster instead of a client.
     job_extra, worker_extra_args : list of str

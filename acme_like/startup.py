@@ -21,7 +21,7 @@ from .allocation import JobResources
 from .errors import ClusterError
 from .jobrequest import JobRequest
 from .partitions import format_size, run_command
-from .prompt import ask_yes_no, interactive_terminal
+from .prompt import ask_within, ask_yes_no, interactive_terminal
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,20 @@ def await_workers(cluster: Any, request: JobRequest, started: float) -> bool:
             continue
         waited = time.monotonic() - started
         if request.interactive and interactive_terminal():
-            if ask_yes_no(f"{n_up} of {wanted} workers are up after {waited:.0f} s. Keep waiting {request.interactive_wait_s:g} s more?"):
-                deadline = time.monotonic() + request.interactive_wait_s
+            more = request.interactive_wait_s
+            otherwise = f"continue with {n_up} worker{'s' if n_up != 1 else ''}" if n_up else "give up"
+            answer = ask_within(
+                f"{n_up} of {wanted} workers are up after {waited:.0f} s. Keep waiting {more:g} s more "
+                f"(no answer within {more:g} s: {otherwise})?",
+                more,
+                moot=lambda: len(cluster.scheduler_info.get("workers", {})) >= wanted,
+            )
+            if answer:
+                deadline = time.monotonic() + more
                 continue
-            return n_up > 0 and ask_yes_no(f"Continue with the {n_up} workers that are up (no: abort)?")
+            if answer is False:
+                return n_up > 0 and ask_yes_no(f"Continue with the {n_up} workers that are up (no: abort)?")
+            waited = time.monotonic() - started  # nobody answered: as without a terminal
         if n_up > 0:
             logger.warning("Only %d of %d workers are up after %.0f s; continuing with them (the rest may join later).", n_up, wanted, waited)
             return True

@@ -6,6 +6,8 @@ milliseconds and without SLURM.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 import pytest
@@ -26,14 +28,23 @@ class StandInCluster:
         self.job_header = "#SBATCH -p small\n#SBATCH --mem=954M"
 
 
-def wait(n_up, answers=None, monkeypatch=None, refusal=None, **arguments):
+def wait(n_up, answers=None, monkeypatch=None, refusal=None, cluster=None, **arguments):
+    """Run the waiting loop; ``answers`` are typed into a pipe standing in for the terminal,
+    which stays open (nobody typing more) until the loop returns."""
     arguments.setdefault("timeout", 0)
     request = resolve_request(**arguments)
-    if answers is not None:
-        monkeypatch.setattr(startup, "interactive_terminal", lambda: True)
-        replies = iter(answers)
-        monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
-    return startup.await_workers(StandInCluster(n_up, refusal), request, time.monotonic())
+    cluster = cluster or StandInCluster(n_up, refusal)
+    if answers is None:
+        return startup.await_workers(cluster, request, time.monotonic())
+    monkeypatch.setattr(startup, "interactive_terminal", lambda: True)
+    read_end, write_end = os.pipe()
+    os.write(write_end, "".join(f"{a}\n" for a in answers).encode())
+    with os.fdopen(read_end) as typed:
+        monkeypatch.setattr(sys, "stdin", typed)
+        try:
+            return startup.await_workers(cluster, request, time.monotonic())
+        finally:
+            os.close(write_end)
 
 
 def test_enough_workers_return_at_once():
@@ -64,6 +75,38 @@ def test_at_the_terminal_keep_waiting_waits_interactive_wait_more(monkeypatch):
     started = time.monotonic()
     assert wait(0, ["y", "n"], monkeypatch, n_workers=1, interactive_wait=0.3) is False
     assert time.monotonic() - started >= 0.3
+
+
+def test_at_the_terminal_nobody_answering_continues_with_the_workers_up(monkeypatch, capsys, caplog):
+    started = time.monotonic()
+    assert wait(1, [], monkeypatch, n_workers=3, n_workers_startup=3, interactive_wait=0.3) is True
+    assert 0.3 <= time.monotonic() - started < 5
+    assert "Keep waiting 0.3 s more (no answer within 0.3 s: continue with 1 worker)? [Y/n]" in capsys.readouterr().out
+    assert "Only 1 of 3 workers are up" in caplog.text
+
+
+def test_at_the_terminal_nobody_answering_without_workers_is_an_error(monkeypatch, capsys):
+    with pytest.raises(ClusterError, match=r"no worker started within timeout=0 s"):
+        wait(0, [], monkeypatch, n_workers=2, interactive_wait=0.2)
+    assert "(no answer within 0.2 s: give up)?" in capsys.readouterr().out
+
+
+def test_the_question_is_dropped_when_the_workers_arrive_meanwhile(monkeypatch):
+    class Arriving(StandInCluster):
+        reads = 0
+
+        @property
+        def scheduler_info(self):
+            self.reads += 1
+            return {"workers": {f"w{i}": {} for i in range(3 if self.reads > 3 else 0)}}
+
+        @scheduler_info.setter
+        def scheduler_info(self, value):
+            pass
+
+    started = time.monotonic()
+    assert wait(0, [], monkeypatch, cluster=Arriving(0), n_workers=3, n_workers_startup=3, interactive_wait=60) is True
+    assert time.monotonic() - started < 10
 
 
 def test_interactive_false_never_asks(monkeypatch):
