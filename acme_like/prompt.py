@@ -31,15 +31,12 @@ def ask_yes_no(question: str, default: bool = True) -> bool:
     hint = "[Y/n]" if default else "[y/N]"
     while True:
         try:
-            answer = input(f"{question} {hint} ").strip().lower()
+            answer = input(f"{question} {hint} ")
         except EOFError:
             return default
-        if not answer:
-            return default
-        if answer in _YES:
-            return True
-        if answer in _NO:
-            return False
+        choice = _choice(answer, default)
+        if choice is not None:
+            return choice
         print("Please answer yes or no (y/n).")
 
 
@@ -74,14 +71,18 @@ def ask_within(
         line = _read_line(sys.stdin.fileno())
         if not line:
             return None
-        answer = line.strip().lower()
-        if not answer:
-            return default
-        if answer in _YES:
-            return True
-        if answer in _NO:
-            return False
+        choice = _choice(line, default)
+        if choice is not None:
+            return choice
         print("Please answer yes or no (y/n).")
+
+
+def _choice(answer: str, default: bool) -> bool | None:
+    """What a typed answer means: empty is ``default``; None if neither yes nor no."""
+    answer = answer.strip().lower()
+    if not answer:
+        return default
+    return True if answer in _YES else False if answer in _NO else None
 
 
 def _read_line(fd: int) -> str:
