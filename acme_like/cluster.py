@@ -44,17 +44,18 @@ _QUIET_TIMERS = {
 
 
 def own_cluster_config() -> dict[str, Any]:
-    """The dask settings clusters this package starts are created under.
-
-    dask's nanny copies its pre-spawn settings into this process's environment, so any
-    LocalCluster started here before leaves ``MALLOC_TRIM_THRESHOLD_=65536`` behind for
-    every later worker to inherit; that leftover is removed first.
-    """
+    """The dask settings clusters this package starts are created under."""
     if not dask.config.get("acme_like.tune-workers", True):
         return {}
-    if os.environ.get("MALLOC_TRIM_THRESHOLD_") == _DASK_MALLOC_TRIM:
-        del os.environ["MALLOC_TRIM_THRESHOLD_"]
     return {**_WORKER_ENVIRON, **_QUIET_TIMERS}
+
+
+def drop_leaked_malloc_trim() -> None:
+    """Remove the ``MALLOC_TRIM_THRESHOLD_=65536`` an earlier dask cluster left in this
+    process's environment (dask's nanny copies its pre-spawn settings into ``os.environ``),
+    which every later worker process would inherit."""
+    if dask.config.get("acme_like.tune-workers", True) and os.environ.get("MALLOC_TRIM_THRESHOLD_") == _DASK_MALLOC_TRIM:
+        del os.environ["MALLOC_TRIM_THRESHOLD_"]
 
 
 def batch_worker_environ() -> dict[str, str]:
@@ -242,6 +243,7 @@ _WORKER_BASE_BYTES = 256 * 2**20
 
 def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Client:
     """Start a LocalCluster of ``n_workers`` one-thread worker processes, bound to localhost."""
+    drop_leaked_malloc_trim()
     try:
         with dask.config.set(own_cluster_config()):
             cluster = LocalCluster(

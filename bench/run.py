@@ -440,8 +440,8 @@ def _disk_counters(path: Path) -> tuple[int, ...] | None:
 
 def wait_for_quiet_disk(path: Path, still: float = 1.0, budget: float = 60.0) -> float:
     """Wait until the disk holding ``path`` has done nothing for ``still`` seconds (at most
-    ``budget``); return the seconds waited. Deleting thousands of files keeps an ext4 disk
-    mounted with ``discard`` busy for seconds after ``unlink`` returned."""
+    ``budget``); return the seconds waited. Deleting thousands of files on a disk mounted
+    with ``discard`` issues discards that may still run after ``unlink`` returned."""
     start = time.monotonic()
     last = _disk_counters(path)
     if last is None:
@@ -568,8 +568,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-threshold", type=float, default=35.0, help="wait before a run until CPU use is below this %%")
     parser.add_argument("--quiet-budget", type=float, default=10.0, help="at most this many seconds per run")
     parser.add_argument("--delete-runs", choices=("after-workload", "after-run"), default="after-workload",
-                        help="when the files of each run are deleted: after the whole workload (default; no run "
-                             "creates files while the file system is still freeing another run's), or right after each run")
+                        help="when the files of each run are deleted: after the whole workload (default; no timed "
+                             "run shares the disk with the deletion of another run's files), or right after each run")
     parser.add_argument("--report", metavar="JSON", help="print the tables and targets of an earlier run; run nothing")
     parser.add_argument("--rst", help="with --report: write the tables as reStructuredText to this file")
     parser.add_argument("--rewrite-targets", action="store_true", help="with --report: store re-evaluated targets")

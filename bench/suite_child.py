@@ -139,16 +139,16 @@ def ppe_map(executor, job: Job, to_files: bool, outdir: Path) -> dict:
     return {"results": results, "seconds": time.perf_counter() - t0}
 
 
-def fs_only(executor, job: Job, outdir: Path) -> dict:
+def fs_only(executor, writers: int, job: Job, outdir: Path) -> dict:
     """Write the run's per-call files as plain bytes of the same size, with no HDF5 and no
-    calls: one process (``executor`` None) or the pool's processes, each a contiguous share."""
+    calls: this process alone (``writers`` 1) or ``writers`` processes of ``executor``, each
+    a contiguous share."""
     size = workloads.result_file_bytes()
     outdir.mkdir(parents=True)
     t0 = time.perf_counter()
-    if executor is None:
+    if writers == 1:
         paths = workloads.write_blobs(size, str(outdir), range(job.n))
     else:
-        writers = executor._max_workers
         shares = [range(k * job.n // writers, (k + 1) * job.n // writers) for k in range(writers)]
         paths = [p for part in executor.map(workloads.write_blobs, [size] * writers, [str(outdir)] * writers, shares)
                  for p in part]
@@ -344,7 +344,7 @@ def main() -> None:
                     return run
                 return ppe_map(executor, job, to_files, out)
             if family == "fs":
-                return fs_only(executor, job, out)
+                return fs_only(executor, 2 if mode == "2proc" else 1, job, out)
             if family in ("sequential", "floor"):
                 return loop(job, family == "floor", out)
             raise ValueError(competitor)
