@@ -6,13 +6,19 @@ A drop-in successor of ACME's ``ParallelMap``::
     with ParallelMap(f, [2, 4, 6, 8], 4) as pmap:
         results = pmap.compute()
 
-Importing the package configures nothing but a ``NullHandler`` on its logger.
+Importing the package configures nothing but a ``NullHandler`` on its logger, and
+loads dask, distributed and h5py only when a name that needs them is first used
+(a module ``__getattr__``, as ``concurrent.futures`` does), so a command line
+answers ``--help`` at once.
 """
 
+from __future__ import annotations
+
+import importlib as _importlib
 import logging as _logging
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .cluster import cluster_cleanup, local_cluster_setup
 from .errors import (
     AcmeLikeError,
     AcmeLikeWarning,
@@ -22,12 +28,43 @@ from .errors import (
     PayloadError,
     TaskError,
 )
-from .parallel_map import ParallelMap
-from .payload import read_payload
-from .partitions import pick_partition
-from .slurm import slurm_cluster_setup
 
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
+
+#: Public name -> the module that defines it, imported on first use.
+_LAZY = {
+    "ParallelMap": ".parallel_map",
+    "local_cluster_setup": ".execution.local",
+    "cluster_cleanup": ".execution.local",
+    "slurm_cluster_setup": ".batch.setup",
+    "pick_partition": ".batch.partitions",
+    "read_partitions": ".batch.partitions",
+    "Partition": ".batch.partitions",
+    "Estimate": ".execution.estimate",
+    "read_payload": ".storage.payload",
+}
+
+if TYPE_CHECKING:
+    from .batch.partitions import Partition, pick_partition, read_partitions
+    from .batch.setup import slurm_cluster_setup
+    from .execution.estimate import Estimate
+    from .execution.local import cluster_cleanup, local_cluster_setup
+    from .parallel_map import ParallelMap
+    from .storage.payload import read_payload
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'acme_like' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ParallelMap",
@@ -35,6 +72,9 @@ __all__ = [
     "cluster_cleanup",
     "slurm_cluster_setup",
     "pick_partition",
+    "read_partitions",
+    "Partition",
+    "Estimate",
     "read_payload",
     "AcmeLikeError",
     "AcmeLikeWarning",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .outcome import CallFailure, TaskOutcome
+    from .core.outcome import CallFailure, TaskOutcome
 
 
 class AcmeLikeError(Exception):

@@ -8,53 +8,31 @@ The flow, each stage producing a frozen value the next one reads::
       layout  = OutputLayout.for_run(...)   -> OutputLayout  (every path of the run)
     pmap.compute()
       dryrun:  estimate = estimate_run(...)  a sample of calls here; maybe ask whether to go on
-      tidy earlier ACME_* run directories when asked (cleanup_threshold_days)
-      layout.create()
-      debug:  outcomes = run_sequential(...)      a plain loop in this process
-      else:   handle   = acquire_client(...)      -> ClientHandle(client, owned)
-              outcomes = run_on_client(...)       one scatter, bulk maps of batches, completion events
-      container = build_container(layout, outcomes)   in the parent, after the work
-      failures  -> failures file + TaskError          the good results are already on disk
-    __exit__: handle.release()              closes only what ParallelMap started
+      result = run_map(..., connect)        -> RunResult     (execution/run.py: resume, calls,
+                                                               container, failures file)
+      connect: Session.connect(n_calls)     the given, running or a started client, once
+      failures -> raise TaskError           the façade's policy; the good results are on disk
+    __exit__: Session.release()             closes only what ParallelMap started
 
-This module holds no validation, HDF5 code or dask calls of its own.
+It holds no HDF5 code or dask calls of its own; keyword checks live in ``core/options``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
 import warnings
-from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable
 
-import numpy as np
-
-from .collect import collect_results
-from .cluster import (
-    ClientHandle,
-    SlurmWishes,
-    acquire_client,
-    count_workers,
-    running_client,
-    tune_workers,
-    workers_are_local,
-)
+from .core.options import Options, resolve_options
+from .core.plan import CallPlan, function_name, plan_calls
 from .errors import AcmeLikeWarning, InputTypeError
-from .estimate import Estimate, estimate_run
-from .housekeeping import tidy_earlier_runs
-from .prompt import ask_yes_no, interactive_terminal
-from .inputs import CallPlan, call_digests, function_name, plan_calls
-from .journal import Journal, write_manifest
-from .layout import OutputLayout
+from .execution.estimate import Estimate, estimate_run
+from .execution.run import call_context, run_map
 from .log import run_logging
-from .options import Options, resolve_options
-from .outcome import TaskOutcome
-from .progress import Progress
-from .resume import plan_resume, run_signature
-from .runner import run_on_client, run_sequential
-from .worker import CallContext
+from .prompt import ask_yes_no, interactive_terminal
+from .session import Session, SlurmWishes
+from .storage.failures import task_error
+from .storage.layout import OutputLayout, log_path
 
 logger = logging.getLogger(__name__)
 
@@ -223,9 +201,19 @@ class ParallelMap:
                 AcmeLikeWarning,
                 stacklevel=2,
             )
-        self._logfile = self._resolve_logfile()
-        self._handle: ClientHandle | None = None
-        self._released = False
+        self._logfile = log_path(self.options.logfile, self.layout, self.func_name)
+        self._session = Session(
+            self.options.client,
+            self.options.n_workers,
+            self.options.mem_per_worker,
+            self.options.stop_client,
+            SlurmWishes(
+                partition=self.options.partition,
+                setup_timeout=self.options.setup_timeout,
+                setup_interactive=self.options.setup_interactive,
+                measure=self._measure_one_call,
+            ),
+        )
         self._results_container: str | None = None
         self._estimate: Estimate | None = None
 
@@ -259,7 +247,7 @@ class ParallelMap:
     @property
     def client(self) -> Any:
         """The dask client ``compute()`` ran on (None before, or in debug mode)."""
-        return None if self._handle is None else self._handle.client
+        return self._session.client
 
     # -- running ---------------------------------------------------------------------------
 
@@ -296,76 +284,20 @@ class ParallelMap:
         return None
 
     def _run(self, debug: bool, log: logging.Logger) -> Any:
-        if self.layout is not None and self.options.output_dir is None:
-            tidy_earlier_runs(self.layout.run_dir.parent, self.options.cleanup_threshold_days)
         self._log_plan(log)
-        todo: Sequence[int] = range(self.n_calls)
-        done: Mapping[int, TaskOutcome] = {}
-        journal = None
-        entropy = self.options.seed
-        if self.layout is not None:
-            self.layout.check_free()
-            digests = call_digests(self.plan)
-            resume = plan_resume(
-                self.layout, digests, run_signature(self.func_name, self.options.output), self.options.rerun, self.options.seed, self.options.output.single_file
-            )
-            todo, done, entropy = resume.todo, resume.done, resume.seed_entropy
-            if done or resume.damaged or resume.n_failed_before:
-                log.info("%s", resume.summary(self.n_calls))
-            self.layout.create()
-            write_manifest(self.layout, {**run_signature(self.func_name, self.options.output), "seed_entropy": entropy, "n_calls": self.n_calls})
-            journal = Journal(self.layout, digests, fresh=self.options.rerun == "all")
-        elif entropy is None and self.plan.template.rng:
-            entropy = int(np.random.SeedSequence().entropy)
-        context = self._context(entropy)
-        show = self.options.verbose is not False
+        connect = None if debug else (lambda: self._session.connect(self.n_calls))
         try:
-            new = self._execute(context, todo, debug, show, journal, log)
-        finally:
-            if journal is not None:
-                journal.close()
-        outcomes = [done[i] if i in done else new[i] for i in range(self.n_calls)]
-        return self._collect(outcomes, log)
-
-    def _execute(
-        self,
-        context: CallContext,
-        todo: Sequence[int],
-        debug: bool,
-        show: bool,
-        journal: Journal | None,
-        log: logging.Logger,
-    ) -> dict[int, TaskOutcome]:
-        record = None if journal is None else journal.record
-        if not todo:
-            return {}
-        if debug:
-            log.info("Running %d calls of %s one by one in this process (debug mode)", len(todo), self.func_name)
-            with Progress(len(todo), self.func_name, show) as progress:
-                outcomes = run_sequential(context, self.plan, todo, progress, record)
-            return {o.index: o for o in outcomes}
-        handle = self._acquire()
-        log.info("Preparing %d parallel calls of %s using %d workers", len(todo), self.func_name, handle.n_workers)
-        try:
-            with Progress(len(todo), self.func_name, show) as progress:
-                outcomes = run_on_client(
-                    handle.client,
-                    dataclasses.replace(context, shards=True),
-                    self.plan,
-                    todo,
-                    progress,
-                    batch_size=self.options.batch_size,
-                    n_workers=max(1, handle.n_workers),
-                    record=record,
-                    lost_retries=self.options.worker_retries,
-                    share_arrays=workers_are_local(handle.client),
-                )
+            result = run_map(self.func, self.func_name, self.plan, self.options, self.layout, connect, log)
         except KeyboardInterrupt:
             log.warning("Interrupted: pending calls cancelled; finished results are kept.")
-            if handle.owned:
+            if self._session.owned:
                 self.cleanup(stop_client=True)
             raise
-        return {o.index: o for o in outcomes}
+        self._results_container = result.container
+        if not result.ok:
+            raise task_error(result)
+        result.describe(log)
+        return result.returned
 
     def estimate(self, n_samples: int | None = None, seed: int = 0) -> Estimate:
         """Run a seeded random sample of calls in this process and forecast the whole run.
@@ -381,10 +313,10 @@ class ParallelMap:
         output = self.options.output
         files_per_call, fixed_files = (0, 1) if output.single_file else (1, 0 if output.mode == "pickle" else 1)
         return estimate_run(
-            self._context(self.options.seed),
+            call_context(self.func, self.plan, self.options, self.layout, self.options.seed),
             self.plan,
             self.func_name,
-            self._forecast_workers(),
+            self._session.forecast_workers(self.n_calls),
             files_per_call=files_per_call,
             fixed_files=fixed_files + (1 if self._logfile is not None else 0),
             n_samples=n_samples,
@@ -393,11 +325,10 @@ class ParallelMap:
 
     def cleanup(self, stop_client: bool | str | None = None) -> None:
         """Release the client per ``stop_client`` (default: the value given to ParallelMap)."""
-        if self._handle is None or self._released:
+        if not self._session.active:
             return
-        self._released = True
         with run_logging(self.options.verbose, self._logfile if self._logfile and self._logfile.exists() else None):
-            self._handle.release(self.options.stop_client if stop_client is None else stop_client)
+            self._session.release(stop_client)
 
     def __enter__(self) -> "ParallelMap":
         return self
@@ -406,45 +337,6 @@ class ParallelMap:
         self.cleanup()
 
     # -- stages ----------------------------------------------------------------------------
-
-    def _acquire(self) -> ClientHandle:
-        if self._handle is None or self._released or self._handle.client.status != "running":
-            wishes = SlurmWishes(
-                partition=self.options.partition,
-                setup_timeout=self.options.setup_timeout,
-                setup_interactive=self.options.setup_interactive,
-                measure=self._measure_one_call,
-            )
-            self._handle = acquire_client(
-                self.options.client, self.options.n_workers, self.n_calls, self.options.mem_per_worker, wishes
-            )
-            tune_workers(self._handle.client)
-            self._released = False
-        return self._handle
-
-    def _context(self, seed_entropy: int | None = None, shards: bool = False) -> CallContext:
-        output = self.options.output
-        template = self.plan.template
-        if template.rng:
-            template = dataclasses.replace(template, seed_entropy=seed_entropy)
-        return CallContext(
-            self.func,
-            template,
-            self.layout,
-            fmt="pickle" if output.mode == "pickle" else "hdf5",
-            stack=output.stack,
-            retries=self.options.retries,
-            shards=shards,
-        )
-
-    def _forecast_workers(self) -> int:
-        if self._handle is not None and not self._released:
-            return max(1, self._handle.n_workers)
-        client = self.options.client or running_client()
-        if client is not None:
-            return max(1, count_workers(client))
-        wanted = (os.cpu_count() or 1) if self.options.n_workers == "auto" else int(self.options.n_workers)
-        return max(1, min(wanted, self.n_calls))
 
     def _confirm_after_dry_run(self, log: logging.Logger) -> bool:
         if self._estimate is None:
@@ -461,11 +353,6 @@ class ParallelMap:
         estimate = self._estimate or self.estimate(n_samples=1)
         return estimate.seconds_per_call, float(estimate.peak_bytes_per_call)
 
-    def _collect(self, outcomes: list[TaskOutcome], log: logging.Logger) -> Any:
-        collected = collect_results(self.options.output, self.layout, outcomes, self.func_name)
-        self._results_container = collected.container
-        return collected.finish(log)
-
     def _log_plan(self, log: logging.Logger) -> None:
         split = ", ".join(self.plan.split_names) or "none (the same call repeated)"
         shared = ", ".join(self.plan.shared_names) or "none"
@@ -474,15 +361,3 @@ class ParallelMap:
             log.info("No argument has %d elements: all %d calls get the same arguments", self.n_calls, self.n_calls)
         if self._logfile is not None:
             log.debug("Log file: %s", self._logfile)
-
-    def _resolve_logfile(self) -> Path | None:
-        logfile = self.options.logfile
-        if logfile is False:
-            return None
-        if isinstance(logfile, str):
-            return Path(logfile)
-        if self.layout is not None:
-            return self.layout.log_path
-        if logfile is True:
-            return OutputLayout.for_run(".", self.func_name).log_path
-        return None

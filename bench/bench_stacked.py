@@ -35,11 +35,11 @@ from workloads import vmhwm_mb  # noqa: E402
 def child_build(n: int, mode: str) -> dict:
     import numpy as np
 
-    from acme_like.aggregate import build_container
-    from acme_like.layout import OutputLayout
-    from acme_like.outcome import PayloadRef, TaskOutcome
-    from acme_like.payload import write_shard
-    from acme_like.stacking import parse_stack
+    from acme_like.storage.container import build_container
+    from acme_like.storage.layout import OutputLayout
+    from acme_like.core.outcome import PayloadRef, TaskOutcome
+    from acme_like.storage.payload import write_shard
+    from acme_like.core.stacking import parse_stack
 
     before = vmhwm_mb()
     batch = 100  # calls per shard, as batching gives tiny calls

@@ -80,34 +80,18 @@ def _vmhwm_mb() -> float:
 
 
 def _run_acme(client, n: int, outdir: Path, in_memory: bool) -> dict:
-    import acme_like.parallel_map as pm_module
     from acme_like import ParallelMap
 
     import workloads
 
-    # Time the container build separately: wrap the name parallel_map calls (no code change).
-    container_seconds = []
-    original_build = pm_module.build_container
-
-    def timed_build(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return original_build(*args, **kwargs)
-        finally:
-            container_seconds.append(time.perf_counter() - start)
-
-    pm_module.build_container = timed_build
     xs = list(range(n))
     kwargs = {"write_worker_results": False} if in_memory else {"output_dir": str(outdir)}
-    try:
-        t0 = time.perf_counter()
-        with ParallelMap(workloads.f, xs, client=client, **kwargs) as pmap:
-            t1 = time.perf_counter()
-            results = pmap.compute()
-            t2 = time.perf_counter()
-        t3 = time.perf_counter()
-    finally:
-        pm_module.build_container = original_build
+    t0 = time.perf_counter()
+    with ParallelMap(workloads.f, xs, client=client, **kwargs) as pmap:
+        t1 = time.perf_counter()
+        results = pmap.compute()
+        t2 = time.perf_counter()
+    t3 = time.perf_counter()
     return {
         "results": results,
         "container": pmap.results_container,
@@ -116,7 +100,6 @@ def _run_acme(client, n: int, outdir: Path, in_memory: bool) -> dict:
             "init": t1 - t0,
             "compute": t2 - t1,
             "exit": t3 - t2,
-            "container_build": sum(container_seconds),
         },
     }
 

@@ -23,7 +23,7 @@ from distributed import Client, LocalCluster
 
 import funcs
 from acme_like import ParallelMap, read_payload
-from acme_like.payload import file_checksum
+from acme_like.storage.payload import file_checksum
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

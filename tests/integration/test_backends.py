@@ -116,7 +116,7 @@ def test_failed_calls_never_lose_the_others(backend):
         return
 
     with pytest.raises(TaskError) as caught:
-        backend.run(funcs.fail_on_odd, [0, 1, 2, 3, 4], output_dir="fails")
+        backend.run(funcs.fail_on_odd, [0, 1, 2, 3, 4], output_dir="Fails")
 
     error = caught.value
     message = str(error)
@@ -127,7 +127,8 @@ def test_failed_calls_never_lose_the_others(backend):
     assert [f.exc_type for f in error.failures] == ["ValueError", "ValueError"]
     assert isinstance(error.failures[1].exception, ValueError)
     assert "fail_on_odd" in error.failures[0].traceback
-    run_dir = Path.cwd() / "fails"
+    run_dir = Path.cwd() / "Fails"
+    assert f"are in {error.results_container}; every failure is listed in {error.failures_path};" in message
     assert error.results == [str(run_dir / "fail_on_odd_payload" / f"fail_on_odd_{i}.h5") if i % 2 == 0 else None for i in range(5)]
     with h5py.File(error.results_container, "r") as h5:
         assert sorted(h5) == ["comp_0", "comp_2", "comp_4"]

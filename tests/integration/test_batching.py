@@ -7,7 +7,7 @@ from distributed import get_task_stream
 
 import funcs
 from acme_like import ParallelMap, TaskError, read_payload
-from acme_like.batching import choose_batch_size, probe_count
+from acme_like.core.batching import choose_batch_size, probe_count
 
 pytestmark = pytest.mark.integration
 

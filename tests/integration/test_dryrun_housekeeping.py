@@ -123,3 +123,17 @@ def test_earlier_runs_are_kept_unless_asked(tmp_path):
     with ParallelMap(funcs.add, [1, 2], 1) as pmap:
         pmap.compute(debug=True)
     assert old.exists()
+
+
+def test_cleanup_threshold_days_zero_removes_earlier_runs_but_keeps_this_runs_log(tmp_path):
+    old = tmp_path / "ACME_20200101-000000-000000"
+    old.mkdir()
+    with ParallelMap(funcs.add, [1, 2], 1, cleanup_threshold_days=0) as pmap:
+        pmap.compute(debug=True)
+
+    assert not old.exists()
+    assert Path(pmap.logfile).is_file()
+    assert "Removing earlier ACME_* run directories" in Path(pmap.logfile).read_text()
+    assert sorted(p.name for p in Path(pmap.output_dir).iterdir()) == sorted(
+        ["add.h5", "add_payload", Path(pmap.logfile).name]
+    )

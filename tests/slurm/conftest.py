@@ -59,7 +59,7 @@ def _workers_on_loopback():
 
     Workers inherit this environment through sbatch, so they import the tests' ``funcs``.
     """
-    from acme_like.slurm import import_dask_jobqueue
+    from acme_like.batch.setup import import_dask_jobqueue
 
     # Register dask-jobqueue's defaults before changing the configuration: leaving dask.config.set
     # would drop them otherwise. Import it as the package does, keeping pytest's Ctrl-C handler.

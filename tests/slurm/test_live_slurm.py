@@ -20,8 +20,8 @@ import pytest
 import funcs
 from acme_like import ParallelMap
 from acme_like.errors import ClusterError, InputError
-from acme_like.partitions import pick_partition, read_partitions
-from acme_like.slurm import acquire_slurm_client, slurm_cluster_setup
+from acme_like.batch.partitions import pick_partition, read_partitions
+from acme_like.batch.setup import slurm_cluster_setup
 from conftest import queued_jobs
 
 GiB, MB = 2**30, 10**6
@@ -68,7 +68,7 @@ def test_auto_partition_takes_the_smallest_one_that_holds_the_estimate(empty_que
     partitions = read_partitions()
     assert pick_partition(1 * 10**9, partitions).name == "small"
     assert pick_partition(3 * 10**9, partitions).name == "large"  # too big for small: never the "nearest"
-    client = acquire_slurm_client("auto", "auto", None, setup_timeout=60, setup_interactive=False, n_calls=1, estimated_bytes=3 * 10**9)
+    client = slurm_cluster_setup("auto", n_workers=1, n_workers_startup=1, timeout=60, interactive=False, estimated_bytes=3 * 10**9)
     with client:
         assert partitions_of_workers(client) == ["large"]
         (limit,) = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]

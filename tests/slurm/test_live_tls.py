@@ -12,7 +12,7 @@ import pytest
 from distributed import Client, Security
 
 import funcs
-from acme_like.slurm import slurm_cluster_setup
+from acme_like.batch.setup import slurm_cluster_setup
 
 
 @pytest.fixture(scope="module")

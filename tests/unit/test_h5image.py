@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from acme_like import h5image, read_payload
-from acme_like.payload import write_payload
+from acme_like import read_payload
+from acme_like.storage import h5image
+from acme_like.storage.payload import write_payload
 
 VALUES = [
     np.float64(1.5),
@@ -114,6 +115,6 @@ def _shifted(value, i):
 
 
 def _form(value):
-    from acme_like.payload import _hdf5_form
+    from acme_like.storage.payload import _hdf5_form
 
     return _hdf5_form(value)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from acme_like.errors import InputError, InputTypeError
-from acme_like.inputs import plan_calls
+from acme_like.core.plan import plan_calls
 
 scalars = st.one_of(st.none(), st.integers(), st.floats(allow_nan=True), st.text(max_size=5), st.booleans())
 arrays = hnp.arrays(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from acme_like import InputError, ParallelMap
-from acme_like.inputs import plan_calls
+from acme_like.core.plan import plan_calls
 
 
 def f(x, y, z=3):

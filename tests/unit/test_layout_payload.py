@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from acme_like import PayloadError, read_payload
-from acme_like.layout import OutputLayout
-from acme_like.payload import file_checksum, write_payload
+from acme_like.storage.layout import OutputLayout
+from acme_like.storage.payload import file_checksum, write_payload
 
 
 def test_names_of_every_call_are_distinct_including_1_5_and_15(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from acme_like.errors import ClusterError
-from acme_like.slurm import import_dask_jobqueue, job_script, plan_cluster
+from acme_like.batch.setup import import_dask_jobqueue, job_script, plan_cluster
 
 DATA = Path(__file__).parents[1] / "data"
 

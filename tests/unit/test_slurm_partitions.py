@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from acme_like.errors import ClusterError, InputError
-from acme_like.partitions import (
+from acme_like.batch.partitions import (
     Partition,
     format_slurm_time,
     parse_qos_memory,
@@ -19,7 +19,7 @@ from acme_like.partitions import (
     run_command,
     slurm_memory_request,
 )
-from acme_like.slurm import is_slurm_available
+from acme_like.batch.setup import is_slurm_available
 
 GiB, MiB = 2**30, 2**20
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from acme_like.errors import InputError, InputTypeError
-from acme_like.jobrequest import resolve_request
-from acme_like.presets import PRESETS, SitePreset, preset_from_mapping, resolve_preset
+from acme_like.batch.request import resolve_request
+from acme_like.batch.presets import PRESETS, SitePreset, preset_from_mapping, resolve_preset
 
 
 def test_the_two_sites_acme_knows_are_data():

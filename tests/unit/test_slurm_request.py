@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from acme_like.errors import InputError, InputTypeError
-from acme_like.allocation import cluster_kwargs, expand_log_directory, fit_resources
-from acme_like.jobrequest import resolve_request
-from acme_like.partitions import Partition
-from acme_like.presets import PRESETS
+from acme_like.batch.allocation import cluster_kwargs, expand_log_directory, fit_resources
+from acme_like.batch.request import resolve_request
+from acme_like.batch.partitions import Partition
+from acme_like.batch.presets import PRESETS
 
 GiB, MiB, MB = 2**30, 2**20, 10**6
 SMALL = Partition("small", is_default=True, cpus_per_node=4, node_mem_bytes=22 * GiB, max_time_s=1800,

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from acme_like import startup
+from acme_like.batch import waiting
 from acme_like.errors import ClusterError
-from acme_like.jobrequest import resolve_request
+from acme_like.batch.request import resolve_request
 
 
 class StandInCluster:
@@ -35,14 +35,14 @@ def wait(n_up, answers=None, monkeypatch=None, refusal=None, cluster=None, **arg
     request = resolve_request(**arguments)
     cluster = cluster or StandInCluster(n_up, refusal)
     if answers is None:
-        return startup.await_workers(cluster, request, time.monotonic())
-    monkeypatch.setattr(startup, "interactive_terminal", lambda: True)
+        return waiting.await_workers(cluster, request, time.monotonic())
+    monkeypatch.setattr(waiting, "interactive_terminal", lambda: True)
     read_end, write_end = os.pipe()
     os.write(write_end, "".join(f"{a}\n" for a in answers).encode())
     with os.fdopen(read_end) as typed:
         monkeypatch.setattr(sys, "stdin", typed)
         try:
-            return startup.await_workers(cluster, request, time.monotonic())
+            return waiting.await_workers(cluster, request, time.monotonic())
         finally:
             os.close(write_end)
 
@@ -110,7 +110,7 @@ def test_the_question_is_dropped_when_the_workers_arrive_meanwhile(monkeypatch):
 
 
 def test_interactive_false_never_asks(monkeypatch):
-    monkeypatch.setattr(startup, "interactive_terminal", lambda: True)
+    monkeypatch.setattr(waiting, "interactive_terminal", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: pytest.fail("asked although interactive=False"))
     assert wait(2, n_workers=3, n_workers_startup=3, interactive=False) is True
 
@@ -128,7 +128,7 @@ def test_ctrl_c_stays_keyboard_interrupt_after_the_setup_imports_dask_jobqueue()
     import sys
 
     script = (
-        "import signal; from acme_like.slurm import import_dask_jobqueue; "
+        "import signal; from acme_like.batch.setup import import_dask_jobqueue; "
         "before = signal.getsignal(signal.SIGINT); import_dask_jobqueue(); "
         "assert signal.getsignal(signal.SIGINT) is before, signal.getsignal(signal.SIGINT)"
     )

@@ -18,10 +18,10 @@ from typing import Any
 from distributed.core import Status
 
 from .allocation import JobResources
-from .errors import ClusterError
-from .jobrequest import JobRequest
+from ..errors import ClusterError
+from .request import JobRequest
 from .partitions import format_size, run_command
-from .prompt import ask_within, ask_yes_no, interactive_terminal
+from ..prompt import ask_within, ask_yes_no, interactive_terminal
 
 logger = logging.getLogger(__name__)
 

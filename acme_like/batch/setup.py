@@ -32,19 +32,17 @@ import dask
 from distributed import Client, Security
 
 from .allocation import JobResources, cluster_kwargs, expand_log_directory, fit_resources
-from .cluster import batch_worker_environ
-from .errors import ClusterError
-from .jobrequest import JobRequest, resolve_request
-from .log import run_logging
+from ..execution.tuning import batch_worker_environ
+from ..errors import ClusterError
+from .request import JobRequest, resolve_request
+from ..log import run_logging
 from .partitions import CommandRunner, read_partitions, run_command
 from .presets import resolve_preset
-from .startup import announce_ready, await_workers, record_refusals
+from .waiting import announce_ready, await_workers, record_refusals
 
 logger = logging.getLogger(__name__)
 
 _CLUSTER_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster", "htcondor": "HTCondorCluster"}
-#: Most workers ParallelMap's n_workers="auto" asks for: one per call, but not thousands of jobs.
-AUTO_WORKERS_MAX = 100
 #: Names of the credential files in a run's private TLS directory.
 TLS_CERT, TLS_KEY = "tls.pem", "tls.key"
 
@@ -189,27 +187,6 @@ def slurm_cluster_setup(
             estimated_bytes=estimated_bytes, cluster_kwargs=cluster_kwargs,
         )
         return start_cluster(plan)
-
-
-def acquire_slurm_client(
-    partition: str,
-    n_workers: int | str,
-    mem_per_worker: str | None,
-    setup_timeout: float,
-    setup_interactive: bool,
-    n_calls: int,
-    estimated_bytes: float | None = None,
-) -> Client | None:
-    """The SLURM client ParallelMap starts and owns: one worker per call, up to n_workers.
-
-    ``n_workers="auto"`` means one worker per call, at most AUTO_WORKERS_MAX. Returns
-    None if the person at the terminal aborted while waiting for workers.
-    """
-    wanted = AUTO_WORKERS_MAX if n_workers == "auto" else int(n_workers)
-    return slurm_cluster_setup(
-        partition, n_workers=max(1, min(wanted, n_calls)), mem_per_worker=mem_per_worker,
-        n_workers_startup=1, timeout=setup_timeout, interactive=setup_interactive, estimated_bytes=estimated_bytes,
-    )
 
 
 def plan_cluster(

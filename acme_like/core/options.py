@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import AcmeLikeWarning, InputError, InputTypeError
+from ..errors import AcmeLikeWarning, InputError, InputTypeError
 from .stacking import StackSpec, parse_stack
 
 @dataclass(frozen=True, slots=True)

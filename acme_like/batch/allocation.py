@@ -15,8 +15,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from .errors import InputError
-from .jobrequest import JobRequest, parse_condor_directive
+from ..errors import InputError
+from .request import JobRequest, parse_condor_directive
 from .partitions import (
     Partition,
     default_partition,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .errors import InputError, InputTypeError
+from ..errors import InputError, InputTypeError
 
 
 @dataclass(frozen=True, slots=True)

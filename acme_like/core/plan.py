@@ -8,19 +8,16 @@ This module knows nothing of files or dask.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import numbers
-import pickle
-import reprlib
-import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import AcmeLikeWarning, InputError, InputTypeError
+from ..errors import AcmeLikeWarning, InputError, InputTypeError
+from .values import format_bytes, measure_bytes, summarize
 
 #: The parameter name through which ``func`` asks for its 0-based call index (ACME's name).
 TASK_ID = "taskID"
@@ -174,43 +171,6 @@ def plan_calls(
     )
 
 
-def call_digests(plan: CallPlan) -> list[str]:
-    """One digest per call of its identity: index, function (module and name) and arguments.
-
-    Code changes to ``func`` do not change it; a different argument does. Arrays are
-    hashed by their bytes, without copies.
-    """
-    func = plan.func
-    inner = getattr(func, "func", func)
-    identity = f"{getattr(inner, '__module__', '')}.{getattr(inner, '__qualname__', function_name(func))}"
-    shared = hashlib.blake2b(identity.encode(), digest_size=16)
-    _feed(shared, (plan.template.args, sorted(plan.template.kwargs.items()), plan.template.task_id))
-    base = shared.digest()
-    digests = []
-    for index in range(plan.n_calls):
-        h = hashlib.blake2b(base, digest_size=16)
-        h.update(index.to_bytes(8, "little"))
-        _feed(h, plan.call_values(index))
-        digests.append(h.hexdigest())
-    return digests
-
-
-def _feed(h: Any, value: Any) -> None:
-    """Add ``value`` to the hash ``h``: arrays by dtype, shape and bytes, containers item by item."""
-    if isinstance(value, np.ndarray) and value.dtype != object:
-        h.update(f"ndarray:{value.dtype.str}:{value.shape}".encode())
-        h.update(memoryview(np.ascontiguousarray(value)).cast("B"))
-    elif isinstance(value, (list, tuple)):
-        h.update(f"{type(value).__name__}:{len(value)}".encode())
-        for item in value:
-            _feed(h, item)
-    else:
-        try:
-            h.update(pickle.dumps(value, protocol=4))
-        except Exception:  # unpicklable here means unpicklable for the workers too; identify by repr
-            h.update(repr(value).encode(errors="replace"))
-
-
 def function_name(func: Callable[..., Any]) -> str:
     """The name of ``func`` as users know it (partials and callable objects included)."""
     inner = func
@@ -356,51 +316,3 @@ def _warn_large(arg_bytes: Mapping[str, int], limit: int) -> None:
                 AcmeLikeWarning,
                 stacklevel=4,
             )
-
-
-def measure_bytes(value: Any, _budget: list[int] | None = None) -> int:
-    """Approximate in-memory size of ``value``, counting arrays by their data."""
-    budget = [100_000] if _budget is None else _budget
-    budget[0] -= 1
-    if budget[0] < 0:
-        return 0
-    if isinstance(value, np.ndarray):
-        return int(value.nbytes)
-    if isinstance(value, (bytes, bytearray, str)):
-        return len(value)
-    if isinstance(value, dict):
-        return sys.getsizeof(value) + sum(
-            measure_bytes(k, budget) + measure_bytes(v, budget) for k, v in value.items()
-        )
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return sys.getsizeof(value) + sum(measure_bytes(item, budget) for item in value)
-    try:
-        return sys.getsizeof(value)
-    except TypeError:
-        return 0
-
-
-def format_bytes(n: float) -> str:
-    """``1536`` -> ``'1.5 kB'``; decimal units as dask prints them."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover
-
-
-_repr = reprlib.Repr()
-_repr.maxstring = 40
-_repr.maxother = 40
-_repr.maxlist = 4
-_repr.maxtuple = 4
-
-
-def summarize(value: Any) -> str:
-    """A short repr: arrays by shape and dtype, long values cut."""
-    if isinstance(value, np.ndarray) and value.size > 4:
-        return f"array(shape={value.shape}, dtype={value.dtype})"
-    try:
-        return _repr.repr(value)
-    except Exception:  # a user object whose repr fails must not hide the real error
-        return f"<{type(value).__name__}>"

@@ -18,13 +18,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .inputs import CallTemplate
-from .layout import OutputLayout
-from .errors import PayloadError
-from .outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
-from .payload import return_values, write_payload, write_shard
+from ..core.plan import CallTemplate
+from ..storage.layout import OutputLayout
+from ..errors import PayloadError
+from ..core.outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
+from ..storage.payload import return_values, write_payload, write_shard
 from .sharing import resolve
-from .stacking import StackSpec
+from ..core.stacking import StackSpec
 
 #: One call as it travels to a worker: its index and its values for the split slots.
 CallSpec = tuple[int, tuple[Any, ...]]

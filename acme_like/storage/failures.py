@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from .errors import TaskError
+from ..errors import TaskError
 from .layout import partial_path
-from .outcome import CallFailure, TaskOutcome
+from ..core.outcome import CallFailure
+
+if TYPE_CHECKING:
+    from .results import RunResult
 
 
 def write_failures(path: Path, func_name: str, n_calls: int, failures: Sequence[CallFailure]) -> Path:
@@ -30,28 +33,24 @@ def write_failures(path: Path, func_name: str, n_calls: int, failures: Sequence[
     return path
 
 
-def task_error(
-    func_name: str,
-    outcomes: Sequence[TaskOutcome],
-    results: Sequence[Any],
-    container: str | None,
-    failures_path: str | None,
-) -> TaskError:
-    """The error raised after a run in which some calls failed."""
-    failures = [o.failure for o in outcomes if o.failure is not None]
+def task_error(result: "RunResult") -> TaskError:
+    """The error ``ParallelMap`` raises after a run in which some calls failed."""
+    outcomes, failures = result.outcomes, result.failures
     first = failures[0]
     n_ok = len(outcomes) - len(failures)
     lines = [
-        f"{len(failures)} of {len(outcomes)} calls of {func_name} failed; "
+        f"{len(failures)} of {len(outcomes)} calls of {result.func_name} failed; "
         f"first failure: {first.headline()}.",
     ]
     if first.traceback:
         lines.append("Traceback of the first failure (from the worker):\n" + first.traceback.rstrip())
     where = []
-    if container:
-        where.append(f"the results of the {n_ok} successful calls are in {container}")
-    if failures_path:
-        where.append(f"every failure is listed in {failures_path}")
+    if result.container:
+        where.append(f"the results of the {n_ok} successful calls are in {result.container}")
+    if result.failures_path:
+        where.append(f"every failure is listed in {result.failures_path}")
     where.append("the exception's .failures attribute holds each failure with its traceback")
-    lines.append("; ".join(where).capitalize() + ".")
-    return TaskError("\n".join(lines), failures, outcomes, results, container, failures_path)
+    text = "; ".join(where)
+    lines.append(text[:1].upper() + text[1:] + ".")  # only the first letter: paths keep their case
+    listed = result.returned if isinstance(result.returned, list) else [result.returned]
+    return TaskError("\n".join(lines), list(failures), list(outcomes), listed, result.container, result.failures_path)

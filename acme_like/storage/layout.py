@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 #: Prefix of the run directories created when ``output_dir`` is not given (ACME's name).
 RUN_DIR_PREFIX = "ACME_"
@@ -115,3 +115,16 @@ class OutputLayout:
                 f"could not create the output directory {self.run_dir}: {exc.strerror}. "
                 f"Pass an output_dir you can write to."
             ) from exc
+
+
+def log_path(logfile: bool | str | None, layout: OutputLayout | None, func_name: str) -> Path | None:
+    """Where a run logs (ParallelMap's ``logfile``): None (next to on-disk results), True, False or a path."""
+    if logfile is False:
+        return None
+    if isinstance(logfile, str):
+        return Path(logfile)
+    if layout is not None:
+        return layout.log_path
+    if logfile is True:
+        return OutputLayout.for_run(".", func_name).log_path
+    return None

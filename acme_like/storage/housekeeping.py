@@ -20,11 +20,12 @@ _RUN_DIR = re.compile(re.escape(RUN_DIR_PREFIX) + r"\d{8}-\d{6}-\d{6}")
 _DAY_S = 86400.0
 
 
-def tidy_earlier_runs(base: Path, older_than_days: float | None) -> None:
-    """Remove earlier run directories when asked; otherwise only warn when they pile up."""
+def tidy_earlier_runs(base: Path, older_than_days: float | None, keep: Path | None = None) -> None:
+    """Remove earlier run directories when asked (never ``keep``, the current run's); otherwise
+    only warn when they pile up."""
     if older_than_days is not None:
         logger.info("Removing earlier ACME_* run directories in %s older than %g days", base, older_than_days)
-        removed = remove_earlier_runs(base, older_than_days)
+        removed = remove_earlier_runs(base, older_than_days, keep=keep)
         logger.info("Removed %d earlier run directories", len(removed))
         return
     earlier = earlier_runs(base)
@@ -46,11 +47,17 @@ def earlier_runs(base: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
-def remove_earlier_runs(base: Path, older_than_days: float, now: float | None = None) -> list[Path]:
-    """Delete run directories in ``base`` last modified more than ``older_than_days`` ago (0: all)."""
+def remove_earlier_runs(
+    base: Path, older_than_days: float, now: float | None = None, keep: Path | None = None
+) -> list[Path]:
+    """Delete run directories in ``base`` last modified more than ``older_than_days`` ago (0: all),
+    except ``keep``."""
     now = time.time() if now is None else now
     removed = []
+    kept = None if keep is None else keep.resolve()
     for path in earlier_runs(base):
+        if kept is not None and path.resolve() == kept:
+            continue
         age_days = (now - path.stat().st_mtime) / _DAY_S
         if older_than_days and age_days <= older_than_days:
             continue

@@ -20,11 +20,11 @@ from concurrent.futures import CancelledError
 
 from distributed import Client, as_completed
 
-from .inputs import CallPlan, function_name
-from .layout import safe_stem
-from .outcome import FAILED, CallFailure, TaskOutcome
+from ..core.plan import CallPlan, function_name
+from ..storage.layout import safe_stem
+from ..core.outcome import FAILED, CallFailure, TaskOutcome
 from .progress import Progress
-from .batching import choose_batch_size, probe_count, split
+from ..core.batching import choose_batch_size, probe_count, split
 from .sharing import forget, share_large_arrays
 from .worker import CallContext, CallSpec, run_call, run_calls
 

@@ -19,10 +19,10 @@ from typing import Any, Sequence
 import h5py
 import numpy as np
 
-from .errors import PayloadError
+from ..errors import PayloadError
 from .h5image import file_image
 from .layout import partial_path
-from .outcome import PayloadRef
+from ..core.outcome import PayloadRef
 
 RESULT_PREFIX = "result_"
 _NUMERIC_KINDS = "biufcb?"

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .inputs import CallTemplate
+from ..core.plan import CallTemplate
 
 #: Arrays at least this large are shared by file rather than sent to every worker.
 MIN_SHARED_BYTES = 16 * 2**20

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .errors import InputError, InputTypeError
+from ..errors import InputError, InputTypeError
 from .partitions import parse_size
 from .presets import SitePreset
 

@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
-from .errors import ClusterError, InputError
+from ..errors import ClusterError, InputError
 
 #: Runs one command (a list of words) and returns its standard output; raises ClusterError.
 CommandRunner = Callable[[Sequence[str]], str]

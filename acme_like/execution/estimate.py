@@ -17,8 +17,9 @@ import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
 
-from .inputs import CallPlan, format_bytes, measure_bytes
-from .layout import OutputLayout
+from ..core.plan import CallPlan
+from ..core.values import format_bytes, measure_bytes
+from ..storage.layout import OutputLayout
 from .worker import CallContext, run_call
 
 #: How many calls a dry run samples by default: 1 % of the calls, at least 1, at most 5.

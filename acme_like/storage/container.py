@@ -27,9 +27,9 @@ import h5py
 import numpy as np
 
 from .layout import OutputLayout, partial_path
-from .outcome import PayloadRef, TaskOutcome
+from ..core.outcome import PayloadRef, TaskOutcome
 from .payload import RESULT_PREFIX
-from .stacking import StackSpec
+from ..core.stacking import StackSpec
 
 COMP_PREFIX = "comp_"
 STACKED = f"{RESULT_PREFIX}0"

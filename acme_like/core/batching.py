@@ -36,17 +36,3 @@ def split(indices: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield indices[start : start + size]
 
 
-#: Seconds of work each batch-job worker should get when ParallelMap sizes a cluster itself.
-TARGET_WORKER_SECONDS = 300.0
-
-
-def auto_worker_count(n_calls: int, seconds_per_call: float | None, cap: int) -> int:
-    """Workers for ``n_calls`` calls: about five minutes of work each, at most ``cap`` and ``n_calls``.
-
-    Without a measured call time, one worker per ten calls.
-    """
-    if seconds_per_call is None:
-        wanted = math.ceil(n_calls / 10)
-    else:
-        wanted = math.ceil(n_calls * max(seconds_per_call, 0.0) / TARGET_WORKER_SECONDS)
-    return max(1, min(wanted, cap, n_calls))

@@ -1,0 +1,155 @@
+"""Local dask clusters: start one, find the running one, count and close workers.
+
+Also the public ``local_cluster_setup`` and ``cluster_cleanup`` known from ACME.
+Knows nothing of batch systems; ``session`` chooses between this and ``batch``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from typing import Any
+
+import dask
+from distributed import Client, LocalCluster
+
+from ..errors import ClusterError, InputTypeError
+from .tuning import drop_leaked_malloc_trim, own_cluster_config
+
+logger = logging.getLogger(__name__)
+
+
+def count_workers(client: Client) -> int:
+    """The number of workers connected to ``client``'s scheduler right now."""
+    return len(client.scheduler_info(n_workers=-1).get("workers", {}))
+
+
+def workers_are_local(client: Client) -> bool:
+    """True when every worker runs on this machine (so files in /dev/shm or /tmp reach them)."""
+    from distributed.comm import get_address_host
+
+    own = {"127.0.0.1", "localhost", "::1", socket.gethostname()}
+    try:
+        own.add(socket.gethostbyname(socket.gethostname()))
+    except OSError:
+        pass
+    addresses = list(client.scheduler_info(n_workers=-1).get("workers", {}))
+    if not addresses:
+        return False
+    for address in addresses:
+        if address.startswith("inproc://"):
+            continue
+        try:
+            if get_address_host(address) not in own:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def running_client() -> Client | None:
+    """The process's default dask client, if one is running."""
+    try:
+        return Client.current()
+    except ValueError:
+        return None
+
+
+def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Client:
+    """Start a LocalCluster of ``n_workers`` one-thread worker processes, bound to localhost."""
+    drop_leaked_malloc_trim()
+    try:
+        with dask.config.set(own_cluster_config()):
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+                memory_limit=mem_per_worker or "auto",
+            )
+    except RuntimeError as exc:
+        if "bootstrapping phase" in str(exc) or "freeze_support" in str(exc):
+            raise ClusterError(
+                "could not start local worker processes: the calling script has no "
+                '`if __name__ == "__main__":` block. Put the code that creates ParallelMap '
+                "under that block (worker processes import the script)."
+            ) from exc
+        raise
+    client = Client(cluster)
+    logger.info(
+        "Started a local dask cluster with %d workers; dashboard at %s",
+        n_workers,
+        cluster.dashboard_link,
+    )
+    return client
+
+
+def local_cluster_setup(
+    n_workers: int | None = None, mem_per_worker: str | None = None, interactive: bool = True
+) -> Client | None:
+    """Start a local dask cluster and return its client, ready to reuse across ParallelMaps.
+
+    Parameters
+    ----------
+    n_workers : int, optional
+        Number of worker processes (one thread each); default: one per core.
+    mem_per_worker : str, optional
+        Memory limit of each worker, e.g. ``"2GB"``; default: the machine's memory
+        divided among the workers.
+    interactive : bool
+        When stdin is a terminal, ask for confirmation first (as ACME does); answer
+        "n" to get ``None`` and start nothing.
+
+    Returns
+    -------
+    distributed.Client or None
+
+    Examples
+    --------
+    >>> client = local_cluster_setup(n_workers=2, interactive=False)  # doctest: +SKIP
+    >>> # every ParallelMap now attaches to it
+    >>> cluster_cleanup(client)  # doctest: +SKIP
+    """
+    if not isinstance(interactive, bool):
+        raise InputTypeError(f"interactive must be True or False, got {type(interactive).__name__} {interactive!r}.")
+    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1):
+        raise InputTypeError(f"n_workers must be a positive int or None, got {n_workers!r}.")
+    if mem_per_worker is not None and not isinstance(mem_per_worker, str):
+        raise InputTypeError(f'mem_per_worker must be a string like "2GB" or None, got {mem_per_worker!r}.')
+    if interactive and sys.stdin is not None and sys.stdin.isatty():
+        answer = input(
+            "Starting a local dask cluster. If this runs from a script, is your code inside an "
+            '`if __name__ == "__main__":` block? [Y/n] '
+        )
+        if answer.strip().lower() in {"n", "no"}:
+            return None
+    return start_local_client(n_workers or os.cpu_count() or 1, mem_per_worker)
+
+
+def cluster_cleanup(client: Any = None) -> None:
+    """Close ``client`` (default: the running default client) and the cluster it owns.
+
+    Examples
+    --------
+    >>> cluster_cleanup()  # doctest: +SKIP
+    """
+    if client is None:
+        client = running_client()
+        if client is None:
+            logger.warning("No running dask client found; nothing to shut down.")
+            return
+    if not isinstance(client, Client):
+        raise InputTypeError(f"client must be a dask distributed Client, got {type(client).__name__} {client!r}.")
+    cluster = client.cluster
+    address = getattr(client.scheduler, "address", "?")
+    n_workers = count_workers(client) if client.status == "running" else 0
+    client.close()
+    if cluster is not None:
+        try:
+            cluster.close()
+        except Exception as exc:  # the client is closed either way
+            logger.warning("Closing the cluster at %s failed: %s", address, exc)
+    logger.info("Shut down the dask cluster at %s with %d workers", address, n_workers)

@@ -1,0 +1,99 @@
+"""Turn the outcomes of a finished run into a :class:`RunResult`: container, failures file, return form.
+
+Builds the container (on disk) or assembles the values (in memory), warns about
+calls stored as pickles and writes the failures file. Never raises for failed
+calls: what to do about them is the caller's policy (``ParallelMap`` raises
+``TaskError``, a pipeline stops only the failed chains). Runs in the parent after
+the work; no dask.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ..core.options import OutputSpec
+from ..core.outcome import CallFailure, PayloadRef, TaskOutcome
+from ..errors import AcmeLikeWarning
+from .container import build_container, stack_in_memory
+from .failures import write_failures
+from .layout import OutputLayout
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What one map produced: an outcome per call, the container, the failures file, ACME's return form."""
+
+    func_name: str
+    outcomes: tuple[TaskOutcome, ...]
+    layout: OutputLayout | None
+    container: str | None
+    failures_path: str | None
+    returned: Any  # paths in call order, [container], or the values (ACME's return form)
+    stacked: bool
+
+    @property
+    def failures(self) -> tuple[CallFailure, ...]:
+        return tuple(o.failure for o in self.outcomes if o.failure is not None)
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.failure is not None for o in self.outcomes)
+
+    def refs(self) -> tuple[PayloadRef | None, ...]:
+        """Where each call's results are, for whoever reads them next (None: failed or in memory)."""
+        return tuple(o.payload if o.ok else None for o in self.outcomes)
+
+    def describe(self, log: logging.Logger) -> None:
+        """Log where the results of a successful run are and how to open them."""
+        n_calls = len(self.outcomes)
+        if self.container is not None:
+            where = "result_0" if self.stacked else "comp_0/result_0"
+            log.info('Results of %d calls are in %s; open with h5py.File(path)["%s"][()]', n_calls, self.container, where)
+        elif self.layout is not None:
+            log.info("Results of %d calls are in %s", n_calls, self.layout.payload_dir)
+        else:
+            log.info("Finished %d calls of %s", n_calls, self.func_name)
+
+
+def collect_results(
+    output: OutputSpec,
+    layout: OutputLayout | None,
+    outcomes: Sequence[TaskOutcome],
+    func_name: str,
+    stack_copy_bytes: int,
+) -> RunResult:
+    """Build the container or assemble the values of a run whose calls all have outcomes."""
+    container = None
+    if layout is not None:
+        pickled = [o.index for o in outcomes if o.ok and o.payload and o.payload.fmt == "pickle"]
+        if output.mode == "hdf5":
+            container = str(build_container(layout, outcomes, func_name, output.stack, output.single_file, stack_copy_bytes))
+            if pickled:
+                warnings.warn(
+                    f"{len(pickled)} calls of {func_name} returned values HDF5 cannot store and were "
+                    f"pickled instead: calls {_list_indices(pickled)}. The container lists them in its "
+                    f"attribute pickled_calls.",
+                    AcmeLikeWarning,
+                    stacklevel=5,
+                )
+        if output.single_file:
+            returned: Any = [container]
+        else:
+            returned = [o.payload.path if o.ok and o.payload else None for o in outcomes]
+    elif output.stack is not None:
+        returned = stack_in_memory(outcomes, output.stack)
+    else:
+        returned = [o.value if o.ok else None for o in outcomes]
+    failures = [o.failure for o in outcomes if o.failure is not None]
+    failures_path = None
+    if failures and layout is not None:
+        failures_path = str(write_failures(layout.failures_path, func_name, len(outcomes), failures))
+    return RunResult(func_name, tuple(outcomes), layout, container, failures_path, returned, output.stack is not None)
+
+
+def _list_indices(indices: list[int], limit: int = 20) -> str:
+    shown = ", ".join(str(i) for i in indices[:limit])
+    return shown + (f", ... ({len(indices) - limit} more)" if len(indices) > limit else "")
