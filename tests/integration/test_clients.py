@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 from distributed import Client, LocalCluster
@@ -20,8 +21,7 @@ def test_own_cluster_is_sized_to_the_calls_logged_and_closed_on_exit(caplog):
         client = pmap.client
         assert len(client.scheduler_info()["workers"]) == 2  # never more workers than calls
     assert client.status == "closed"
-    assert len(set(pids)) >= 1
-    assert all(isinstance(pid, int) for pid in pids)
+    assert os.getpid() not in pids  # the calls ran in worker processes
     started = [r.getMessage() for r in caplog.records if "Started a local dask cluster" in r.getMessage()]
     assert len(started) == 1
     assert "with 2 workers; dashboard at http://127.0.0.1:" in started[0]

@@ -183,10 +183,6 @@ def test_modes_that_do_not_apply_in_memory_warn():
         ParallelMap(funcs.add, [1, 2], 3, result_shape=(None,), write_pickle=True)
 
 
-def test_inputerror_is_a_valueerror():
-    assert issubclass(InputError, ValueError)
-
-
 def test_stacked_batches_read_back_from_few_sources(processes_client, tmp_path):
     with dask.config.set({"acme_like.stack-copy-limit": 0}), ParallelMap_(funcs.vector, list(range(300)), result_shape=(None, 3), client=processes_client,
                       output_dir=tmp_path / "many", verbose=False) as pmap:

@@ -166,7 +166,9 @@ def test_conda_recipe_and_environment_require_what_pyproject_requires():
     assert not extra_run, f"conda/meta.yaml requires {extra_run}, which pyproject does not"
 
 
-def test_package_is_typed():
+def test_the_wheel_ships_py_typed(tmp_path):
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "py.typed" in data["tool"]["setuptools"]["package-data"]["acme_like"]
     assert (PACKAGE / "py.typed").exists()
 
 

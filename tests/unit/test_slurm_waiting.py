@@ -109,10 +109,12 @@ def test_the_question_is_dropped_when_the_workers_arrive_meanwhile(monkeypatch):
     assert time.monotonic() - started < 10
 
 
-def test_interactive_false_never_asks(monkeypatch):
+def test_interactive_false_never_asks(monkeypatch, capsys):
     monkeypatch.setattr(waiting, "interactive_terminal", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: pytest.fail("asked although interactive=False"))
     assert wait(2, n_workers=3, n_workers_startup=3, interactive=False) is True
+    shown = capsys.readouterr()
+    assert "?" not in shown.out + shown.err  # no question was printed, whatever stdin is
 
 
 def test_a_refused_job_is_an_error_at_once_not_a_timeout():
