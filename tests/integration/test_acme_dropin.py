@@ -213,6 +213,17 @@ def test_an_unlimited_axis_is_unlimited_in_maxshape_and_short_rows_are_filled_wi
     assert np.isnan(data[0, 2:]).all() and np.isnan(data[2, 3])  # bug 7 fixed: no silent zeros
 
 
+@xfail("batched stacked calls return the shard ramp_stack_<first>.h5 (worker.py:_write_shard); ACME returns <func>_payload/<func>_<i>.h5")
+def test_stacked_runs_return_the_per_call_payload_files(acme_client, tmp_path):
+    out = tmp_path / "run"
+    _, paths = run(funcs.ramp, [2, 3, 4], result_shape=(None, np.inf), output_dir=out)
+
+    assert paths == [str(out / "ramp_payload" / f"ramp_{i}.h5") for i in range(3)]
+    for i, path in enumerate(paths):
+        with h5py.File(path, "r") as h5f:
+            assert h5f["result_0"][()].tolist() == [float(v) for v in range(i + 2)]
+
+
 # -- the container and the payload directory (notes 5.2) -------------------------------------
 
 
@@ -249,6 +260,18 @@ def test_a_failed_run_leaves_only_acmes_files_beside_the_hidden_folder(acme_clie
         run(funcs.fail_on_odd, [1, 2, 3, 4], output_dir=out)
 
     assert visible(out) == sorted(["fail_on_odd.h5", "fail_on_odd_payload"] + logs_in(out, "fail_on_odd"))
+
+
+@xfail("the caller's sys.path is not sent to the workers; ACME sets it on every worker before the calls")
+def test_a_function_from_a_module_on_the_callers_sys_path_runs_on_a_running_client(acme_client, tmp_path, monkeypatch):
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "dropin_user_module.py").write_text("def triple(x):\n    return 3 * x\n")
+    monkeypatch.syspath_prepend(str(modules))
+    import dropin_user_module
+
+    _, values = run(dropin_user_module.triple, [1, 2, 3], write_worker_results=False)
+    assert values == [3, 6, 9]
 
 
 # -- public surface (notes 1, 3.1, 4.5) -------------------------------------------------------
