@@ -26,6 +26,7 @@ from .errors import (
     InputError,
     InputTypeError,
     PayloadError,
+    PipelineError,
     TaskError,
 )
 
@@ -42,6 +43,7 @@ _LAZY = {
     "Partition": ".batch.partitions",
     "Estimate": ".execution.estimate",
     "read_payload": ".storage.payload",
+    "Pipeline": ".pipeline",
 }
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from .execution.estimate import Estimate
     from .execution.local import cluster_cleanup, local_cluster_setup
     from .parallel_map import ParallelMap
+    from .pipeline import Pipeline
     from .storage.payload import read_payload
 
 
@@ -83,5 +86,7 @@ __all__ = [
     "ClusterError",
     "PayloadError",
     "TaskError",
+    "PipelineError",
+    "Pipeline",
     "__version__",
 ]

@@ -76,3 +76,19 @@ class TaskError(AcmeLikeError, RuntimeError):
     def failed_indices(self) -> list[int]:
         """Indices of the failed calls, in call order."""
         return [failure.index for failure in self.failures]
+
+
+class PipelineError(AcmeLikeError, RuntimeError):
+    """A pipeline could not run as asked, or some of its calls failed.
+
+    Attributes
+    ----------
+    failed : dict
+        Stage name -> one line per failed call (the first ten per stage are in the
+        message). Empty when the error is about the pipeline itself (e.g. a switched-off
+        stage whose stored results are missing).
+    """
+
+    def __init__(self, message: str, failed: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.failed = dict(failed or {})

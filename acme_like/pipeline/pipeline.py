@@ -1,0 +1,268 @@
+"""``Pipeline``: several maps over items, each stage reading the results of earlier ones.
+
+The flow::
+
+    pipe = Pipeline(workspace, **cluster keywords)     one Session: one client for every stage
+    seg = pipe.stage("segment", f, files, grid=4)      a Stage: a ParallelMap that has not run
+    inf = pipe.stage("infer", g, seg, prior=0.1)       seg -> one UpstreamItem per call
+    pipe.run(active=...)                               per stage, in order:
+      active:    prepare -> run_map(..., session.connect) -> RunResult
+      switched off: prepare -> plan_resume: every result stored and current, else an error
+    inf.results                                        ACME's return form of the last run
+
+Each stage writes to ``<workspace>/<stage name>/`` with ParallelMap's layout and resumes
+per item: a call's identity holds the identities of the upstream results it reads.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..core.schema import Schema, parse_schema
+from ..errors import InputError, InputTypeError, PipelineError
+from .items import StageInput, UpstreamItem
+from .prepare import prepare_stage, stage_items
+from .running import StagePreview, preview_stage, run_stage, verify_stage
+
+logger = logging.getLogger(__name__)
+
+#: ParallelMap keywords that decide the one client of the pipeline, given to Pipeline, not to a stage.
+CLUSTER_KEYWORDS = ("client", "n_workers", "mem_per_worker", "stop_client", "partition", "setup_timeout", "setup_interactive")
+
+
+@dataclass(eq=False)
+class Stage:
+    """One map of a pipeline. Pass it (or ``.paths``, ``.gathered``) as an argument of a later stage."""
+
+    name: str
+    func: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    keywords: dict[str, Any]
+    returns: Schema | None = None
+    reads: Schema | None = None
+    fan_out: bool = False
+    pipeline: "Pipeline | None" = field(default=None, repr=False)
+    _items: tuple[UpstreamItem, ...] | None = field(default=None, repr=False)
+    _results: Any = field(default=None, repr=False)
+
+    @property
+    def paths(self) -> StageInput:
+        """Each call of the later stage gets the path of this stage's payload instead of its value."""
+        return StageInput(self, "path")
+
+    @property
+    def gathered(self) -> StageInput:
+        """One call of the later stage gets the values of every item of this stage, as a list."""
+        return StageInput(self, "gathered")
+
+    @property
+    def upstream(self) -> tuple["Stage", ...]:
+        found = []
+        for value in (*self.args, *self.kwargs.values()):
+            stage = value if isinstance(value, Stage) else value.stage if isinstance(value, StageInput) else None
+            if stage is not None and stage not in found:
+                found.append(stage)
+        return tuple(found)
+
+    @property
+    def items(self) -> tuple[UpstreamItem, ...]:
+        """This stage's results as items for the next stage (after ``Pipeline.run``)."""
+        if self._items is None:
+            raise PipelineError(f"stage {self.name!r} has not run yet: call pipeline.run() first.")
+        return self._items
+
+    @property
+    def results(self) -> Any:
+        """What ``ParallelMap.compute()`` would return for this stage's last run."""
+        if self._items is None:
+            raise PipelineError(f"stage {self.name!r} has not run yet: call pipeline.run() first.")
+        return self._results
+
+
+class Pipeline:
+    """Stages over items in one workspace, on one dask client, resumed per item.
+
+    Parameters
+    ----------
+    workspace : str or path-like
+        Every stage's results go to ``<workspace>/<stage name>/``.
+    client, n_workers, mem_per_worker, stop_client, partition, setup_timeout, setup_interactive
+        As for :class:`~acme_like.ParallelMap`; one client serves every stage, started when
+        the first stage needs it and released at the end of :meth:`run` if the pipeline
+        started it.
+    verbose : bool or None
+        As for ParallelMap: None informative, True debug, False warnings only (no bars).
+
+    Examples
+    --------
+    >>> pipe = Pipeline("workspace")                                   # doctest: +SKIP
+    >>> regions = pipe.stage("regions", split_into_regions, files, fan_out=True)  # doctest: +SKIP
+    >>> fits = pipe.stage("infer", infer, regions, prior=0.1)          # doctest: +SKIP
+    >>> pipe.run()                                                      # doctest: +SKIP
+    >>> pipe.run(active={"regions": False})  # use the stored regions   # doctest: +SKIP
+    >>> fits.results                                                    # doctest: +SKIP
+    """
+
+    def __init__(self, workspace: str | Path, *, verbose: bool | None = None, **cluster: Any) -> None:
+        if not isinstance(workspace, (str, Path)) or not str(workspace):
+            raise InputTypeError(f"workspace must be a directory path (str or pathlib.Path), got {workspace!r}.")
+        unknown = sorted(set(cluster) - set(CLUSTER_KEYWORDS))
+        if unknown:
+            raise InputError(
+                f"Pipeline got unknown keywords {unknown}; it takes the cluster keywords {list(CLUSTER_KEYWORDS)} "
+                f"and verbose. Give stage keywords (output modes, retries, ...) to pipe.stage(...)."
+            )
+        self.workspace = Path(workspace).expanduser().absolute()
+        self.verbose = verbose
+        self.cluster = dict(cluster)
+        self.stages: list[Stage] = []
+
+    def stage(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *args: Any,
+        returns: Any = None,
+        reads: Any = None,
+        fan_out: bool = False,
+        **kwargs: Any,
+    ) -> Stage:
+        """Add a stage: ``func`` mapped like ``ParallelMap(func, *args, **kwargs)``.
+
+        An argument that is an earlier stage gives each call one result of it (its value;
+        ``stage.paths``: the payload's path; ``stage.gathered``: one call with all values).
+        ``returns``/``reads``: ``(shape, dtype)`` or a list of them, checked when a value
+        is written and, between stages, before anything runs. ``fan_out=True``: each call
+        returns a list of items, and each becomes one item of the later stages.
+        """
+        if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+            raise InputError(f"a stage name must be a non-empty string usable as a directory name, got {name!r}.")
+        if any(s.name == name for s in self.stages):
+            raise InputError(f"the pipeline has a stage named {name!r} already; give each stage its own name.")
+        if not callable(func):
+            raise InputTypeError(f"stage {name!r}: func must be callable, got {type(func).__name__} {func!r}.")
+        if not isinstance(fan_out, bool):
+            raise InputTypeError(f"stage {name!r}: fan_out must be True or False, got {fan_out!r}.")
+        keywords, func_kwargs = _split_keywords(name, kwargs)
+        stage = Stage(
+            name, func, tuple(args), func_kwargs, keywords,
+            returns=parse_schema(returns, f"stage {name!r} returns"), reads=parse_schema(reads, f"stage {name!r} reads"),
+            fan_out=fan_out, pipeline=self,
+        )
+        for upstream in stage.upstream:
+            if upstream.pipeline is not self or upstream not in self.stages:
+                raise InputError(f"stage {name!r} reads stage {upstream.name!r}, which is not an earlier stage of this pipeline.")
+            _check_schemas(upstream, stage)
+        self.stages.append(stage)
+        return stage
+
+    def dry_run(self, active: Mapping[str, bool] | None = None) -> list[StagePreview]:
+        """Per stage: calls to run, calls reused, and why each reruns; runs nothing."""
+        switches = self._switches(active)
+        previews: list[StagePreview] = []
+        rerun_items: dict[str, set[int]] = {}
+        for stage in self.stages:
+            preview = preview_stage(stage, self, switches[stage.name], rerun_items)
+            rerun_items[stage.name] = set(preview.rerun_indices)
+            previews.append(preview)
+        return previews
+
+    def run(self, active: Mapping[str, bool] | None = None, dryrun: bool = False) -> Any:
+        """Run what is missing or stale in every active stage; verify switched-off stages.
+
+        Returns the last stage's results (as ``ParallelMap.compute()``), or the dry run's
+        previews when ``dryrun=True``. Raises :class:`~acme_like.PipelineError` listing,
+        per stage, the calls that failed; everything else is on disk.
+        """
+        if not isinstance(dryrun, bool):
+            raise InputTypeError(f"dryrun must be True or False, got {dryrun!r}.")
+        if dryrun:
+            previews = self.dry_run(active)
+            for preview in previews:
+                logger.warning("%s", preview) if preview.problem else logger.info("%s", preview)
+            return previews
+        if not self.stages:
+            raise PipelineError("the pipeline has no stage: add one with pipe.stage(name, func, inputs).")
+        switches = self._switches(active)
+        from ..session import Session
+
+        session = Session(
+            self.cluster.get("client"), self.cluster.get("n_workers", "auto"),
+            _memory(self.cluster.get("mem_per_worker", "auto")), self.cluster.get("stop_client", "auto"),
+        )
+        failed: dict[str, list[str]] = {}
+        try:
+            for stage in self.stages:
+                prepared = prepare_stage(stage, self)
+                if switches[stage.name]:
+                    result = run_stage(prepared, session, self.verbose)
+                else:
+                    result = verify_stage(prepared)
+                stage._items = stage_items(stage, prepared, result)
+                stage._results = result.returned
+                own = [f.headline() for f in result.failures if f.exc_type != "UpstreamFailed"]
+                skipped = sum(1 for f in result.failures if f.exc_type == "UpstreamFailed")
+                if own or skipped:
+                    failed[stage.name] = own + ([f"{skipped} calls not run because their upstream item failed"] if skipped else [])
+        finally:
+            session.release()
+        if failed:
+            lines = [f"stage {name!r}: " + "; ".join(items[:10]) + (f"; and {len(items) - 10} more" if len(items) > 10 else "") for name, items in failed.items()]
+            raise PipelineError(
+                "some calls of the pipeline failed; every other result is on disk, and running the "
+                "pipeline again runs only what is missing.\n" + "\n".join(lines),
+                failed,
+            )
+        return self.stages[-1].results
+
+    def _switches(self, active: Mapping[str, bool] | None) -> dict[str, bool]:
+        switches = {stage.name: True for stage in self.stages}
+        if active is None:
+            return switches
+        if not isinstance(active, Mapping):
+            raise InputTypeError(f'active must map stage names to True/False, e.g. {{"segment": False}}; got {active!r}.')
+        for name, on in active.items():
+            if name not in switches:
+                raise InputError(f"active names stage {name!r}, but the stages are {list(switches)}.")
+            if not isinstance(on, bool):
+                raise InputTypeError(f"active[{name!r}] must be True or False, got {on!r}.")
+            switches[name] = on
+        return switches
+
+
+def _split_keywords(name: str, kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from ..parallel_map import ParallelMap
+
+    accepted = {
+        p.name for p in inspect.signature(ParallelMap).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    cluster = sorted(set(kwargs) & set(CLUSTER_KEYWORDS))
+    if cluster:
+        raise InputError(
+            f"stage {name!r} got {cluster}: one client serves every stage, so give these to "
+            f"Pipeline(workspace, {cluster[0]}=...) instead."
+        )
+    if "output_dir" in kwargs:
+        raise InputError(f"stage {name!r}: its results go to <workspace>/{name}/; output_dir cannot be given to a stage.")
+    keywords = {k: v for k, v in kwargs.items() if k in accepted}
+    return keywords, {k: v for k, v in kwargs.items() if k not in accepted}
+
+
+def _check_schemas(upstream: Stage, stage: Stage) -> None:
+    if upstream.returns is None or stage.reads is None:
+        return
+    if not stage.reads.accepts(upstream.returns):
+        raise InputError(
+            f"stage {stage.name!r} reads {stage.reads.describe()}, but stage {upstream.name!r} returns "
+            f"{upstream.returns.describe()}. Change one of the two declarations (or the code behind it)."
+        )
+
+
+def _memory(value: Any) -> Any:
+    return None if value == "auto" else value
+

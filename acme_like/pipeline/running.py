@@ -1,0 +1,184 @@
+"""Run one prepared stage on the pipeline's session, verify a switched-off one, or preview it.
+
+The stage's calls go through ``run_map``, the seam ``ParallelMap`` uses too, so a
+stage resumes, retries, batches and writes exactly as a ParallelMap would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..core.identity import call_digests
+from ..errors import PipelineError
+from ..log import run_logging
+from ..storage.layout import log_path
+from ..storage.records import plan_resume, read_prior, run_signature
+from ..storage.results import RunResult
+from .items import Gathered, UpstreamItem
+from .prepare import PreparedStage, prepare_stage
+
+if TYPE_CHECKING:
+    from ..session import Session
+    from .pipeline import Pipeline, Stage
+
+
+def run_stage(prepared: PreparedStage, session: "Session", verbose: bool | None) -> RunResult:
+    """Run what is missing or stale in the stage, on the session's client."""
+    from ..execution.run import run_map
+
+    logfile = log_path(prepared.options.logfile, prepared.layout, prepared.func_name)
+    with run_logging(verbose, logfile) as log:
+        log.info("Stage %s: %d calls of %s", prepared.name, prepared.plan.n_calls, prepared.func_name)
+        result = run_map(
+            prepared.func, prepared.func_name, prepared.plan, prepared.options, prepared.layout,
+            lambda: session.connect(prepared.plan.n_calls), log,
+        )
+        if result.ok:
+            result.describe(log)
+    return result
+
+
+def verify_stage(prepared: PreparedStage) -> RunResult:
+    """The stored results of a switched-off stage, each checked to be present and current."""
+    layout = prepared.layout
+    if layout is None:
+        raise PipelineError(
+            f"stage {prepared.name!r} keeps its results in memory (write_worker_results=False), so it "
+            f"has nothing stored to use when switched off. Switch it on, or let it write its results."
+        )
+    output = prepared.options.output
+    resume = plan_resume(
+        layout, call_digests(prepared.plan), run_signature(prepared.func_name, output), "missing",
+        prepared.options.seed, output.single_file,
+    )
+    if resume.todo:
+        shown = ", ".join(map(str, resume.todo[:10])) + (f" and {len(resume.todo) - 10} more" if len(resume.todo) > 10 else "")
+        raise PipelineError(
+            f"stage {prepared.name!r} is switched off, but {len(resume.todo)} of its {prepared.plan.n_calls} "
+            f"results in {layout.run_dir} are missing, damaged or made from other inputs (calls {shown}). "
+            f"Run the pipeline with the stage switched on (active={{{prepared.name!r}: True}}) to make them."
+        )
+    outcomes = tuple(resume.done[i] for i in range(prepared.plan.n_calls))
+    container = str(layout.container_path) if layout.container_path.exists() else None
+    returned: Any = [container] if output.single_file else [o.payload.path if o.payload else None for o in outcomes]
+    return RunResult(prepared.func_name, outcomes, layout, container, None, returned, output.stack is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class StagePreview:
+    """What running a stage would do: calls to run, calls reused, why each reruns."""
+
+    stage: str
+    active: bool
+    n_calls: int | None
+    reasons: dict[str, tuple[int, ...]]  # reason -> calls
+    reused: int
+    problem: str | None = None
+
+    @property
+    def rerun_indices(self) -> tuple[int, ...]:
+        return tuple(sorted({i for calls in self.reasons.values() for i in calls}))
+
+    def __str__(self) -> str:
+        if self.problem:
+            return f"stage {self.stage}: {self.problem}"
+        total = "?" if self.n_calls is None else f"{self.n_calls:,}"
+        head = f"stage {self.stage}: {len(self.rerun_indices):,} of {total} calls to run, {self.reused:,} reused"
+        if not self.active:
+            head += " (switched off: stored results used)"
+        why = "; ".join(f"{reason}: {len(calls):,} (calls {_shown(calls)})" for reason, calls in self.reasons.items() if calls)
+        return head + (f"; {why}" if why else "")
+
+
+def preview_stage(stage: "Stage", pipeline: "Pipeline", active: bool, rerun_items: dict[str, set[int]]) -> StagePreview:
+    """Preview one stage from what is stored now, given which upstream items will be remade."""
+    pending = any(s.name not in rerun_items for s in stage.upstream)
+    if pending:  # pragma: no cover - stages are previewed in order
+        return StagePreview(stage.name, active, None, {}, 0, "an upstream stage was not previewed")
+    unknown = [s.name for s in stage.upstream if s.fan_out and rerun_items[s.name] and s._items is None]
+    if unknown:
+        return StagePreview(stage.name, active, None, {"upstream reruns": ()}, 0,
+                            f"its items come from {unknown[0]!r}, which fans out and must run first: its item count is known after that")
+    try:
+        prepared = prepare_stage(stage, pipeline, items_of=lambda upstream: _stored_items(upstream, pipeline))
+    except PipelineError as exc:
+        return StagePreview(stage.name, active, None, {}, 0, str(exc))
+    n_calls = prepared.plan.n_calls
+    upstream_rerun = tuple(i for i in range(n_calls) if _reads_remade(prepared, i, rerun_items))
+    layout = prepared.layout
+    if layout is None:
+        return StagePreview(stage.name, active, n_calls, {"results in memory (never stored)": tuple(range(n_calls))}, 0)
+    digests = call_digests(prepared.plan)
+    prior = read_prior(layout, digests, n_calls, prepared.options.output.single_file and layout.container_path.exists())
+    recorded = _recorded_indices(layout)
+    reasons: dict[str, tuple[int, ...]] = {
+        "upstream result remade": tuple(i for i in upstream_rerun),
+        "never run": tuple(i for i in range(n_calls) if i not in recorded and i not in upstream_rerun),
+        "failed before": tuple(sorted(i for i in prior.failed if i not in upstream_rerun)),
+        "payload missing or damaged": tuple(i for i in prior.damaged if i not in upstream_rerun),
+    }
+    listed = {i for calls in reasons.values() for i in calls}
+    reasons["changed code, parameters or inputs"] = tuple(
+        i for i in range(n_calls) if i not in prior.done and i not in listed
+    )
+    rerun = {i for calls in reasons.values() for i in calls}
+    problem = None
+    if not active and rerun:
+        problem = (f"switched off, but {len(rerun)} of its {n_calls} stored results are missing or stale "
+                   f"(calls {_shown(tuple(sorted(rerun)))}): switch it on to remake them")
+    return StagePreview(stage.name, active, n_calls, reasons, n_calls - len(rerun), problem)
+
+
+def _stored_items(upstream: "Stage", pipeline: "Pipeline") -> tuple[UpstreamItem, ...]:
+    """The upstream stage's items as stored now (a missing one stands as a placeholder)."""
+    from .prepare import stage_items
+
+    prepared = prepare_stage(upstream, pipeline, items_of=lambda s: _stored_items(s, pipeline))
+    layout = prepared.layout
+    if layout is None:
+        raise PipelineError(f"stage {upstream.name!r} keeps its results in memory: the stages after it can be previewed only after it runs")
+    n_calls = prepared.plan.n_calls
+    prior = read_prior(layout, call_digests(prepared.plan), n_calls, prepared.options.output.single_file)
+    outcomes = []
+    from ..core.outcome import CallFailure, TaskOutcome
+
+    for index in range(n_calls):
+        if index in prior.done:
+            outcomes.append(prior.done[index])
+        else:
+            outcomes.append(TaskOutcome(index, "failed", failure=CallFailure(index, "exception", "NotYetRun", "", "", "")))
+    result = RunResult(prepared.func_name, tuple(outcomes), layout, None, None, None, False)
+    return stage_items(upstream, prepared, result)
+
+
+def _reads_remade(prepared: PreparedStage, index: int, rerun_items: dict[str, set[int]]) -> bool:
+    for value in prepared.plan.call_values(index):
+        items = value.items if isinstance(value, Gathered) else (value,) if isinstance(value, UpstreamItem) else ()
+        if any(item.failed or item.index in rerun_items.get(item.stage, ()) for item in items):
+            return True
+    template = prepared.plan.template
+    for value in (*template.args, *template.kwargs.values()):
+        if isinstance(value, Gathered) and any(item.failed or item.index in rerun_items.get(item.stage, ()) for item in value.items):
+            return True
+    return False
+
+
+def _recorded_indices(layout: Any) -> set[int]:
+    import json
+
+    found = set()
+    try:
+        with open(layout.journal_path, encoding="utf-8") as stream:
+            for text in stream:
+                try:
+                    found.add(int(json.loads(text)["i"]))
+                except (ValueError, KeyError, TypeError):
+                    continue
+    except OSError:
+        pass
+    return found
+
+
+def _shown(calls: tuple[int, ...]) -> str:
+    return ", ".join(map(str, calls[:10])) + (f" and {len(calls) - 10} more" if len(calls) > 10 else "")

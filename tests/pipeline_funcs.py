@@ -1,0 +1,63 @@
+"""Stage functions for the pipeline tests; each call leaves a mark in $PIPELINE_COUNT_DIR."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def _mark(name: str, key: object) -> None:
+    if "PIPELINE_COUNT_DIR" not in os.environ:  # worker processes of a shared cluster: not counted
+        return
+    folder = Path(os.environ["PIPELINE_COUNT_DIR"]) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{key}", "a") as stream:
+        stream.write("x")
+
+
+def count(name: str) -> int:
+    """How many calls of stage function ``name`` ran (over all keys)."""
+    folder = Path(os.environ["PIPELINE_COUNT_DIR"]) / name
+    return sum(p.stat().st_size for p in folder.iterdir()) if folder.exists() else 0
+
+
+def regions(path: str, n: int = 3) -> list:
+    """A file -> n regions (fan-out): arrays of 4 values starting at the file's number."""
+    _mark("regions", Path(path).name)
+    base = float(Path(path).read_text())
+    return [np.full(4, base * 10 + k) for k in range(n)]
+
+
+def scale(path: str, factor: float = 2.0) -> np.ndarray:
+    """A file -> one array (one item per file)."""
+    _mark("scale", Path(path).name)
+    return np.arange(3.0) + float(Path(path).read_text()) * factor
+
+
+def infer(region: np.ndarray, prior: float = 0.1) -> float:
+    _mark("infer", f"{region[0]}")
+    if region[0] == 13.0:
+        raise ValueError("region 13 cannot be inferred")
+    return float(region.mean() + prior)
+
+
+def width(values: np.ndarray) -> np.ndarray:
+    _mark("width", f"{values[0]}")
+    return np.asarray(values[-1] - values[0])
+
+
+def total(values: list) -> float:
+    _mark("total", len(values))
+    return float(np.sum([np.sum(v) for v in values]))
+
+
+def path_size(path: str) -> int:
+    _mark("path_size", Path(path).name)
+    return os.path.getsize(path)
+
+
+def double(value: float) -> float:
+    _mark("double", f"{value}")
+    return 2 * value
