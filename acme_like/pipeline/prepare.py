@@ -14,9 +14,10 @@ from ..core.plan import CallPlan, function_name, plan_calls
 from ..storage.layout import OutputLayout
 from ..storage.results import RunResult
 from .items import Form, Gathered, StageCall, StageInput, UpstreamItem
+from .stage import Stage
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline, Stage
+    from .pipeline import Pipeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,6 @@ def _token(path: str) -> tuple[int, int]:
 
 
 def _is_stage(value: Any) -> bool:
-    from .pipeline import Stage
-
     return isinstance(value, Stage)
 
 

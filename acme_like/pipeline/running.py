@@ -20,7 +20,8 @@ from .prepare import PreparedStage, prepare_stage
 
 if TYPE_CHECKING:
     from ..session import Session
-    from .pipeline import Pipeline, Stage
+    from .pipeline import Pipeline
+    from .stage import Stage
 
 
 def run_stage(prepared: PreparedStage, session: "Session", verbose: bool | None) -> RunResult:
