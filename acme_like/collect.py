@@ -17,7 +17,7 @@ from .errors import AcmeLikeWarning
 from .layout import OutputLayout
 from .options import OutputSpec
 from .outcome import TaskOutcome
-from .report import task_error, write_failures
+from .failures import task_error, write_failures
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ PACKAGE = ROOT / "acme_like"
 LAYERS = {
     "errors": 0, "outcome": 0, "_version": 0,
     "options": 1, "inputs": 1, "layout": 1, "log": 1, "demo": 1, "stacking": 1, "prompt": 1, "batching": 1, "partitions": 1, "presets": 1, "jobrequest": 1, "allocation": 1,
-    "payload": 2, "h5image": 2, "aggregate": 2, "report": 2, "housekeeping": 2, "journal": 2, "resume": 2, "sharing": 2, "collect": 2,
+    "payload": 2, "h5image": 2, "aggregate": 2, "failures": 2, "housekeeping": 2, "journal": 2, "resume": 2, "sharing": 2, "collect": 2,
     "worker": 3, "runner": 3, "cluster": 3, "progress": 3, "estimate": 3, "startup": 3, "slurm": 3,
     "parallel_map": 4, "__init__": 4, "__main__": 4,
 }
