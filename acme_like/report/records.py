@@ -306,8 +306,7 @@ def _read_calls(path: Path) -> tuple[tuple[CallRow, ...], CallColumns]:
     width = len(CALL_COLUMNS)
     short = [i for i, row in enumerate(rows) if len(row) != width]
     if short:
-        line = short[0] + 2
-        raise RunRecordError(f"{path}, line {line} (data row {short[0]}): {len(rows[short[0]])} fields, "
+        raise RunRecordError(f"{path}, data row {short[0] + 1}: {len(rows[short[0]])} fields, "
                              f"expected {width}. A field holding commas or newlines must be quoted; "
                              f"write the file with Python's csv module. {len(short)} rows are affected.")
     raw = dict(zip(CALL_COLUMNS, map(list, zip(*rows)))) if rows else {c: [] for c in CALL_COLUMNS}
@@ -361,7 +360,7 @@ def _check_values(path: Path, text: dict[str, np.ndarray], column: str, allowed:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         shown = " or ".join(repr(a) for a in allowed)
-        raise RunRecordError(f"{path}, line {row + 2}: {column} is {text[column][row]!r}, expected {shown} "
+        raise RunRecordError(f"{path}, data row {row + 1}: {column} is {str(text[column][row])!r}, expected {shown} "
                              f"({int(bad.sum())} rows are affected). The file was written by another version "
                              f"or edited by hand; rerun to write it again.")
 
@@ -371,7 +370,7 @@ def _numbers(path: Path, text: dict[str, np.ndarray], column: str, *, required: 
     empty = values == ""
     if required and empty.any():
         row = int(np.flatnonzero(empty)[0])
-        raise RunRecordError(f"{path}, line {row + 2}: {column} is empty, expected a number in every row "
+        raise RunRecordError(f"{path}, data row {row + 1}: {column} is empty, expected a number in every row "
                              f"({int(empty.sum())} rows are affected).")
     try:
         return np.where(empty, "nan", values).astype(np.float64)
@@ -380,7 +379,7 @@ def _numbers(path: Path, text: dict[str, np.ndarray], column: str, *, required: 
             try:
                 float(value or "nan")
             except ValueError:
-                raise RunRecordError(f"{path}, line {row + 2}: {column} is {value!r}, expected a number"
+                raise RunRecordError(f"{path}, data row {row + 1}: {column} is {value!r}, expected a number"
                                      f"{'' if required else ' or an empty field (unknown)'}.") from None
         raise
 
@@ -389,5 +388,5 @@ def _check_whole(path: Path, column: str, values: np.ndarray) -> None:
     bad = ~np.isnan(values) & ((values != np.round(values)) | (values < 0))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise RunRecordError(f"{path}, line {row + 2}: {column} is {values[row]!r}, expected a whole "
+        raise RunRecordError(f"{path}, data row {row + 1}: {column} is {float(values[row])!r}, expected a whole "
                              f"number of at least 0.")
