@@ -22,6 +22,9 @@ CALL_COLUMNS = (
     "started_at", "ended_at", "seconds", "peak_bytes", "worker", "host", "payload",
     "payload_bytes", "input_path", "input_bytes", "exc_type", "message", "traceback",
 )
+#: The columns kept as numpy arrays; free text (arguments, tracebacks) stays in the rows only.
+_ARRAY_COLUMNS = ("index", "stage", "status", "kind", "attempt", "started_at", "ended_at", "seconds",
+                  "peak_bytes", "worker", "host", "payload_bytes", "input_bytes", "exc_type")
 STATUSES = ("ok", "failed", "reused")
 KINDS = ("", "exception", "worker-lost", "crash", "memory")
 RECORD_DIR = ".acme_like"
@@ -310,7 +313,7 @@ def _read_calls(path: Path) -> tuple[tuple[CallRow, ...], CallColumns]:
                              f"expected {width}. A field holding commas or newlines must be quoted; "
                              f"write the file with Python's csv module. {len(short)} rows are affected.")
     raw = dict(zip(CALL_COLUMNS, map(list, zip(*rows)))) if rows else {c: [] for c in CALL_COLUMNS}
-    text = {c: np.asarray(raw[c], dtype=str) for c in CALL_COLUMNS}
+    text = {c: np.asarray(raw[c], dtype=str) for c in _ARRAY_COLUMNS}
 
     _check_values(path, text, "status", STATUSES)
     _check_values(path, text, "kind", KINDS)
