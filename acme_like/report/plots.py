@@ -122,7 +122,7 @@ def runtime_histogram(seconds: np.ndarray, failed: np.ndarray) -> bytes:
     ax.set_xlabel("seconds per call" + (" (log scale)" if log else ""))
     ax.set_ylabel("calls")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(loc="upper right")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=4)
     return _png(figure)
 
 

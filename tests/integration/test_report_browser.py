@@ -47,7 +47,7 @@ def run_chromium(chromium, tmp_path, *args):
 def page(tmp_path):
     calls = realistic_calls(40, failed=(7, 21))
     calls[21].update(exc_type="RuntimeError", message="<script>document.title='owned'</script>")
-    return build_report(write_record(tmp_path / "run", calls, realistic_run(40, submitted=True)))
+    return build_report(write_record(tmp_path / "run", calls, realistic_run(40, submitted=True, wall_s=12.0)))
 
 
 def test_report_draws_in_a_browser(chromium, page, tmp_path):

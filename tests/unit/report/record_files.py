@@ -38,7 +38,7 @@ def realistic_calls(n=12, *, with_input=True, failed=(7,), stage=""):
     return rows
 
 
-def realistic_run(n_calls=12, *, estimate=True, stages=None, submitted=False):
+def realistic_run(n_calls=12, *, estimate=True, stages=None, submitted=False, wall_s=5.0):
     workers = []
     for w, name in enumerate(WORKERS):
         worker = {"name": name, "host": "node01", "memory_limit_bytes": 2_000_000_000,
@@ -47,7 +47,7 @@ def realistic_run(n_calls=12, *, estimate=True, stages=None, submitted=False):
             worker["submitted_at"] = T0 - 30.0 - 10 * w
         workers.append(worker)
     return {
-        "format": 1, "func": "simulate", "n_calls": n_calls, "started_at": T0, "ended_at": T0 + 5.0,
+        "format": 1, "func": "simulate", "n_calls": n_calls, "started_at": T0, "ended_at": T0 + wall_s,
         "command": ["python", "run_sim.py", "--seeds", "12"],
         "versions": {"python": "3.11.7", "acme_like": "0.1.0", "numpy": "2.4.6"},
         "mem_per_worker_bytes": 2_000_000_000, "workers": workers,
