@@ -175,13 +175,13 @@ def peak_memory(index: np.ndarray, peak_bytes: np.ndarray, failed: np.ndarray, l
     ax.set_ylim(0, top / scale * 1.12)
     ax.set_xlabel("call index")
     ax.set_ylabel(f"peak memory ({unit})")
-    ax.legend(loc="lower right", ncols=3)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3)
     if not limit_bytes:
         caption = (caption + " " if caption else "") + "The run had no memory limit per worker."
     elif limit_off_scale:
-        ax.text(0.01, 0.98, f"memory per worker {limit_bytes / scale:,.0f} {unit}: "
-                f"{limit_bytes / float(peak_bytes.max()):,.0f}× the highest peak, above this plot",
-                transform=ax.transAxes, va="top", ha="left", color=LIMIT_COLOUR, fontsize=8)
+        caption = (caption + " " if caption else "") + (
+            f"The memory per worker, {limit_bytes / scale:,.0f} {unit}, is "
+            f"{limit_bytes / float(peak_bytes.max()):,.0f}× the highest peak: far above this plot.")
     return _png(figure), caption
 
 

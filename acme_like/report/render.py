@@ -100,7 +100,7 @@ def _cards(summary: Summary) -> str:
         detail = f"forecast {format_seconds(f.wall_seconds_forecast)}"
         if f.peak_ratio is not None:
             detail += f"; peak {f.peak_ratio:.2g}× the forecast {format_bytes(f.peak_bytes_forecast)}"
-        cards.append(("Against forecast", f"{ratio:.2g}×" if math.isfinite(ratio) else "–", detail, tone))
+        cards.append(("Against forecast", f"{ratio:.2f}×" if math.isfinite(ratio) else "–", detail, tone))
     html_cards = "".join(
         f'<div class="card {tone}"><div class="label">{_escape(label)}</div><div class="value">{_escape(value)}</div>'
         f'<div class="detail">{_escape(detail)}</div></div>' for label, value, detail, tone in cards)

@@ -110,7 +110,7 @@ def test_forecast_is_compared_with_the_actual_run(run_dir):
     assert summary.forecast.wall_seconds_forecast == 4.0
     assert summary.forecast.wall_ratio == pytest.approx(5.0 / 4.0)
     assert summary.forecast.peak_bytes_actual == max(c["peak_bytes"] for c in realistic_calls())
-    assert card(page_text(build_report(run_dir)), "Against forecast") == "1.2×"
+    assert card(page_text(build_report(run_dir)), "Against forecast") == "1.25×"
 
 
 def test_workers_hosts_versions_and_queue_wait(run_dir):
