@@ -1,4 +1,4 @@
-"""The ``acme-like`` command line (also ``python -m acme_like``): map, status, failures, report, demo.
+"""The ``acme-like`` command line (also ``python -m acme_like``): map, pipeline, status, failures, report, demo.
 
 Builds its parser and reads run records without importing dask; acme_like is imported inside
 the commands that run things, and only through its public names. Exit statuses are in
@@ -45,6 +45,10 @@ def _run(args, prog: str, argv: list[str]) -> int:  # type: ignore[no-untyped-de
         from .mapping import run_map
 
         return run_map(args, args.keyword_names, prog, argv)
+    if args.command == "pipeline":
+        from .pipeline import run_pipeline
+
+        return run_pipeline(args.file, args.name, args.off, args.dryrun)
     if args.command == "demo":
         from .demo import run_demo
 

@@ -22,6 +22,8 @@ examples:
   {prog} status out            done, failed, reused and missing calls
   {prog} failures out          every failed call with its traceback
   {prog} report out            the run's report
+  {prog} pipeline analysis_pipeline.py --dry-run   per stage: what reruns and why
+  {prog} pipeline analysis_pipeline.py --off segment   use segment's stored results
   {prog} demo                  a real run of 1,000 calls on a local cluster
 
 exit status: 0 all calls done; 1 some calls failed (the others are kept); 2 usage error;
@@ -111,6 +113,18 @@ def build_parser(prog: str = "acme-like", map_keywords: bool = False) -> argpars
         command.add_argument("run_dir", metavar="DIR", help="the run directory (the --output-dir of acme-like map)")
         if name == "status":
             command.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+    pipe = sub.add_parser(
+        "pipeline",
+        help="run the acme_like.Pipeline a Python file defines",
+        description="Import FILE (a .py file that builds an acme_like.Pipeline at module level, "
+        "without running it) and run the pipeline: every stage's missing or stale results.",
+        formatter_class=formatter,
+    )
+    pipe.add_argument("file", metavar="FILE", help="the .py file that defines the pipeline")
+    pipe.add_argument("--name", metavar="VARIABLE", help="the pipeline's variable in FILE, if it defines more than one")
+    pipe.add_argument("--off", action="append", default=[], metavar="STAGE", help="switch STAGE off: use its stored results (repeatable)")
+    pipe.add_argument("--dry-run", "--dryrun", dest="dryrun", action="store_true", help="say per stage what would run and why; run nothing")
 
     demo = sub.add_parser("demo", help="map a simulation over many inputs on a local dask cluster")
     demo.add_argument("--n-calls", type=int, default=1000, help="number of calls (default: 1000)")

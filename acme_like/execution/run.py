@@ -41,11 +41,13 @@ def run_map(
     layout: OutputLayout | None,
     connect: Connect | None,
     log: logging.Logger,
+    label: str | None = None,
 ) -> RunResult:
     """Run every call of ``plan`` that has no valid result yet and collect all of them.
 
     ``connect=None`` runs the calls one by one in this process (debug mode: the first
-    exception propagates unchanged).
+    exception propagates unchanged). ``label`` names the progress bar (default: the
+    function's name).
     """
     if layout is not None and options.output_dir is None:
         tidy_earlier_runs(layout.run_dir.parent, options.cleanup_threshold_days, keep=layout.run_dir)
@@ -68,7 +70,7 @@ def run_map(
         entropy = int(np.random.SeedSequence().entropy)
     context = call_context(func, plan, options, layout, entropy)
     try:
-        new = _execute(context, plan, func_name, options, todo, connect, journal, log)
+        new = _execute(context, plan, func_name, options, todo, connect, journal, log, label or func_name)
     finally:
         if journal is not None:
             journal.close()
@@ -112,6 +114,7 @@ def _execute(
     connect: Connect | None,
     journal: Journal | None,
     log: logging.Logger,
+    label: str,
 ) -> dict[int, TaskOutcome]:
     if not todo:
         return {}
@@ -119,13 +122,13 @@ def _execute(
     show = options.verbose is not False
     if connect is None:
         log.info("Running %d calls of %s one by one in this process (debug mode)", len(todo), func_name)
-        with Progress(len(todo), func_name, show) as progress:
+        with Progress(len(todo), label, show) as progress:
             outcomes = run_sequential(context, plan, todo, progress, record)
         return {o.index: o for o in outcomes}
     client = connect()
     n_workers = max(1, count_workers(client))
     log.info("Preparing %d parallel calls of %s using %d workers", len(todo), func_name, n_workers)
-    with Progress(len(todo), func_name, show) as progress:
+    with Progress(len(todo), label, show) as progress:
         outcomes = run_on_client(
             client,
             dataclasses.replace(context, shards=True),

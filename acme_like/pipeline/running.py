@@ -33,7 +33,7 @@ def run_stage(prepared: PreparedStage, session: "Session", verbose: bool | None)
         log.info("Stage %s: %d calls of %s", prepared.name, prepared.plan.n_calls, prepared.func_name)
         result = run_map(
             prepared.func, prepared.func_name, prepared.plan, prepared.options, prepared.layout,
-            lambda: session.connect(prepared.plan.n_calls), log,
+            lambda: session.connect(prepared.plan.n_calls), log, label=f"{prepared.name} ({prepared.func_name})",
         )
         if result.ok:
             result.describe(log)
