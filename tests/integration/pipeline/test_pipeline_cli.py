@@ -105,3 +105,66 @@ def test_the_regions_example_runs_and_reruns_with_a_stage_switched_off(tmp_path)
     assert again.returncode == 0, again.stderr
     assert "stage regions: 0 of 4 calls to run, 4 reused (switched off: stored results used)" in again.stdout
     assert "stage infer: 0 of 16 calls to run, 16 reused" in again.stdout
+
+
+SLOW = textwrap.dedent(
+    """
+    import os
+    import time
+
+    from acme_like import Pipeline
+
+
+    def slow(x):
+        with open(os.environ["COUNTER"], "a") as stream:
+            stream.write(f"slow {x}\\n")
+        time.sleep(0.2)
+        return x
+
+
+    def plus_one(x):
+        with open(os.environ["COUNTER"], "a") as stream:
+            stream.write(f"plus_one {x}\\n")
+        return x + 1
+
+
+    pipe = Pipeline("workspace", n_workers=1, verbose=False)
+    first = pipe.stage("first", slow, list(range(20)), batch_size=1)
+    second = pipe.stage("second", plus_one, first)
+    """
+)
+
+
+def test_ctrl_c_mid_stage_exits_130_and_the_rerun_computes_only_the_missing_calls(tmp_path):
+    import signal
+    import time
+
+    (tmp_path / "slow_pipeline.py").write_text(SLOW)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "DASK_ACME_LIKE__BACKEND": "local", "COUNTER": str(tmp_path / "counter")}
+    proc = subprocess.Popen([sys.executable, "-m", "acme_like", "pipeline", "slow_pipeline.py"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    payloads = tmp_path / "workspace" / "first" / "slow_payload"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(list(payloads.glob("slow_*.h5"))) < 4:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    os.kill(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Run the same command again to resume" in stderr
+    kept = len(list(payloads.glob("slow_*.h5")))
+    assert 4 <= kept < 20
+
+    again = cli(tmp_path, "slow_pipeline.py")
+    assert again.returncode == 0, again.stderr
+    lines = calls_lines(tmp_path)
+    slow_calls = [line for line in lines if line.startswith("slow")]
+    assert sorted(set(slow_calls)) == sorted(f"slow {x}" for x in range(20))
+    assert len(slow_calls) <= 20 + 2  # only the calls running at Ctrl-C (one worker) ran twice
+    assert sorted(line for line in lines if line.startswith("plus_one")) == sorted(f"plus_one {x}" for x in range(20))
+
+
+def calls_lines(tmp_path):
+    path = tmp_path / "counter"
+    return path.read_text().splitlines() if path.exists() else []
