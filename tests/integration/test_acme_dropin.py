@@ -376,7 +376,6 @@ def test_the_context_target_can_estimate_memory(tmp_path):
 # -- messages (notes 2, 3.4, 4.2, 6) ----------------------------------------------------------
 
 
-@xfail("the log says 'Shut down the dask cluster at ...'; ACME logs 'Successfully shut down ...'")
 def test_the_log_says_successfully_shut_down_after_a_run_parallelmap_started(tmp_path):
     out = tmp_path / "run"
     with ParallelMap(funcs.add, [2, 4], 4, n_workers=1, output_dir=out) as pmap:
@@ -385,7 +384,6 @@ def test_the_log_says_successfully_shut_down_after_a_run_parallelmap_started(tmp
     assert "Successfully shut down" in text
 
 
-@xfail("failed calls raise 'N of M calls of f failed; ...'; ACME's first line is 'Parallel computation failed: K/N tasks failed or stalled'")
 def test_failed_calls_raise_acmes_first_line_as_a_runtime_error(acme_client, tmp_path):
     with pytest.raises(RuntimeError) as caught:
         run(funcs.fail_on_odd, [1, 2, 3, 4], output_dir=tmp_path / "run")
