@@ -262,7 +262,6 @@ def test_a_failed_run_leaves_only_acmes_files_beside_the_hidden_folder(acme_clie
     assert visible(out) == sorted(["fail_on_odd.h5", "fail_on_odd_payload"] + logs_in(out, "fail_on_odd"))
 
 
-@xfail("the caller's sys.path is not sent to the workers; ACME sets it on every worker before the calls")
 def test_a_function_from_a_module_on_the_callers_sys_path_runs_on_a_running_client(acme_client, tmp_path, monkeypatch):
     modules = tmp_path / "modules"
     modules.mkdir()
