@@ -37,6 +37,8 @@ _LAZY = {
     "local_cluster_setup": ".execution.local",
     "cluster_cleanup": ".execution.local",
     "slurm_cluster_setup": ".batch.setup",
+    "esi_cluster_setup": ".batch.sites",
+    "bic_cluster_setup": ".batch.sites",
     "pick_partition": ".batch.partitions",
     "read_partitions": ".batch.partitions",
     "Partition": ".batch.partitions",
@@ -47,6 +49,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from .batch.partitions import Partition, pick_partition, read_partitions
     from .batch.setup import slurm_cluster_setup
+    from .batch.sites import bic_cluster_setup, esi_cluster_setup
     from .execution.estimate import Estimate
     from .execution.local import cluster_cleanup, local_cluster_setup
     from .parallel_map import ParallelMap
@@ -71,6 +74,8 @@ __all__ = [
     "local_cluster_setup",
     "cluster_cleanup",
     "slurm_cluster_setup",
+    "esi_cluster_setup",
+    "bic_cluster_setup",
     "pick_partition",
     "read_partitions",
     "Partition",

@@ -281,7 +281,6 @@ ESI_PARAMETERS = [
 ]
 
 
-@xfail("esi_cluster_setup and bic_cluster_setup are not exported (migrating.rst: use presets)")
 @pytest.mark.parametrize(
     "name, timeout, mem_cushion", [("esi_cluster_setup", 60, 100), ("bic_cluster_setup", 120, 500)]
 )
@@ -300,7 +299,6 @@ def test_site_cluster_setups_have_acmes_signatures(name, timeout, mem_cushion):
     }
 
 
-@xfail("esi_cluster_setup is not exported; off site ACME's falls back to a local cluster when non-interactive")
 def test_esi_cluster_setup_falls_back_to_a_local_cluster_off_site():
     from acme_like import cluster_cleanup, esi_cluster_setup
 
