@@ -34,6 +34,7 @@ _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 #: Public name -> the module that defines it, imported on first use.
 _LAZY = {
     "ParallelMap": ".parallel_map",
+    "ACMEdaemon": ".compat",
     "local_cluster_setup": ".execution.local",
     "cluster_cleanup": ".execution.local",
     "slurm_cluster_setup": ".batch.setup",
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from .batch.sites import bic_cluster_setup, esi_cluster_setup
     from .execution.estimate import Estimate
     from .execution.local import cluster_cleanup, local_cluster_setup
+    from .compat import ACMEdaemon
     from .parallel_map import ParallelMap
     from .storage.payload import read_payload
 
@@ -71,6 +73,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ParallelMap",
+    "ACMEdaemon",
     "local_cluster_setup",
     "cluster_cleanup",
     "slurm_cluster_setup",

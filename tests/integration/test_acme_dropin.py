@@ -310,7 +310,6 @@ def test_esi_cluster_setup_falls_back_to_a_local_cluster_off_site():
         cluster_cleanup(client)
 
 
-@xfail("ACMEdaemon is not exported")
 def test_acmedaemon_is_built_only_from_a_parallelmap():
     from acme_like import ACMEdaemon
 
@@ -327,7 +326,6 @@ def test_parallelmap_keeps_n_inputs_func_and_max_arg_size(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-@xfail("ParallelMap has no .daemon, .argv or .kwargv")
 def test_parallelmap_exposes_daemon_argv_and_kwargv(tmp_path):
     from acme_like import ACMEdaemon
 
@@ -347,7 +345,6 @@ def test_the_context_target_offers_compute_with_debug_cleanup_and_results_contai
     assert [Path(p).name for p in paths] == ["add_0.h5", "add_1.h5"]
 
 
-@xfail("what `with ParallelMap(...) as pmap` binds has no .config (ACME: the daemon's ACMEConfig)")
 def test_the_context_target_has_a_config_with_acmes_fields(acme_client, tmp_path):
     out = tmp_path / "run"
     with ParallelMap(funcs.add, [2, 4, 6, 8], 4, output_dir=out) as pmap:
@@ -363,7 +360,6 @@ def test_the_context_target_has_a_config_with_acmes_fields(acme_client, tmp_path
         assert config.results_container == pmap.results_container
 
 
-@xfail("no pmap.profiler.estimate_memory() (ACME's memory estimate, 'estimate_memuse:<GB>')")
 def test_the_context_target_can_estimate_memory(tmp_path):
     with ParallelMap(funcs.add, [2, 4], 4, output_dir=tmp_path / "run") as pmap:
         estimate = pmap.profiler.estimate_memory()
@@ -389,7 +385,6 @@ def test_failed_calls_raise_acmes_first_line_as_a_runtime_error(acme_client, tmp
     assert str(caught.value).splitlines()[0].startswith("Parallel computation failed: 2/4 tasks failed or stalled")
 
 
-@xfail("compute(debug=...) rejects a non-bool with acme_like's text, not ACME's")
 def test_compute_rejects_a_non_boolean_debug_with_acmes_text(tmp_path):
     pmap = ParallelMap(funcs.add, [2, 4], 4, output_dir=tmp_path / "run")
     with pytest.raises(TypeError, match=re.escape("`debug` has to be `True` or `False`, not <class 'str'>")):
