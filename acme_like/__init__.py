@@ -35,9 +35,12 @@ _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 #: Public name -> the module that defines it, imported on first use.
 _LAZY = {
     "ParallelMap": ".parallel_map",
+    "ACMEdaemon": ".compat",
     "local_cluster_setup": ".execution.local",
     "cluster_cleanup": ".execution.local",
     "slurm_cluster_setup": ".batch.setup",
+    "esi_cluster_setup": ".batch.sites",
+    "bic_cluster_setup": ".batch.sites",
     "pick_partition": ".batch.partitions",
     "read_partitions": ".batch.partitions",
     "Partition": ".batch.partitions",
@@ -49,8 +52,10 @@ _LAZY = {
 if TYPE_CHECKING:
     from .batch.partitions import Partition, pick_partition, read_partitions
     from .batch.setup import slurm_cluster_setup
+    from .batch.sites import bic_cluster_setup, esi_cluster_setup
     from .execution.estimate import Estimate
     from .execution.local import cluster_cleanup, local_cluster_setup
+    from .compat import ACMEdaemon
     from .parallel_map import ParallelMap
     from .pipeline import Pipeline
     from .storage.payload import read_payload
@@ -71,9 +76,12 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ParallelMap",
+    "ACMEdaemon",
     "local_cluster_setup",
     "cluster_cleanup",
     "slurm_cluster_setup",
+    "esi_cluster_setup",
+    "bic_cluster_setup",
     "pick_partition",
     "read_partitions",
     "Partition",

@@ -23,6 +23,7 @@ import logging
 import warnings
 from typing import Any, Callable
 
+from .compat import ACMEViews
 from .core.options import Options, resolve_options
 from .core.plan import CallPlan, function_name, plan_calls
 from .errors import AcmeLikeWarning, InputTypeError
@@ -37,8 +38,11 @@ from .storage.layout import OutputLayout, log_path
 logger = logging.getLogger(__name__)
 
 
-class ParallelMap:
+class ParallelMap(ACMEViews):
     """Call ``func`` once per element of the list-like arguments, in parallel, and keep every result.
+
+    ACME's names are here too, as read-only views (:mod:`acme_like.compat`): ``daemon``,
+    ``argv``, ``kwargv``, ``config``, ``profiler`` and ``_maxArgSize``.
 
     Parameters
     ----------
@@ -131,9 +135,6 @@ class ParallelMap:
     '.../ACME_20261122-101500-000000/f.h5'
     """
 
-    #: Size in MB above which an argument triggers a warning (ACME's name and value).
-    _maxArgSize = 1024
-
     def __init__(
         self,
         func: Callable[..., Any],
@@ -220,11 +221,6 @@ class ParallelMap:
     # -- what users read -------------------------------------------------------------------
 
     @property
-    def n_inputs(self) -> int:
-        """The number of calls (ACME's name)."""
-        return self.plan.n_calls
-
-    @property
     def n_calls(self) -> int:
         """The number of calls."""
         return self.plan.n_calls
@@ -270,7 +266,7 @@ class ParallelMap:
             If some calls failed; the successful ones are on disk and in the container.
         """
         if not isinstance(debug, bool):
-            raise InputTypeError(f"debug must be True or False, got {type(debug).__name__} {debug!r}.")
+            raise InputTypeError(f"`debug` has to be `True` or `False`, not {type(debug)!s}: got {debug!r}.")
         fresh_log = self._logfile is not None and not self._logfile.exists()
         fresh_dir = self.layout is not None and not self.layout.run_dir.exists()
         with run_logging(self.options.verbose, self._logfile) as log:

@@ -39,6 +39,9 @@ class SitePreset:
         First and last port the scheduler, workers and nannies may listen on.
     cluster_kwargs : mapping
         Further keywords for dask-jobqueue's cluster class, e.g. ``{"account": "lab"}``.
+    marker_path : str, optional
+        A path that exists only on the site's machines (ESI: "/cs"). Where it is
+        missing, ACME's site helpers start a local cluster instead, as ACME's do.
     """
 
     name: str
@@ -63,6 +66,7 @@ class SitePreset:
     port_range: tuple[int, int] | None = None
     container_image: str | None = None
     cluster_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    marker_path: str | None = None
 
     def allows(self, partition: str) -> bool:
         """Whether workers may run in ``partition`` at this site."""
@@ -88,6 +92,7 @@ PRESETS: Mapping[str, SitePreset] = MappingProxyType(
             log_directory="/cs/slurm/{user}/{user}_{timestamp}",
             invalid_partitions=("PREPO", "ESI"),
             auto_partitions=r"\d+GBS",
+            marker_path="/cs",
         ),
         "cobic": SitePreset(
             name="cobic",
@@ -101,6 +106,7 @@ PRESETS: Mapping[str, SitePreset] = MappingProxyType(
             auto_partitions=r"\d+GBSx86",
             network_prefix="172.18.90.",
             port_range=(60001, 63000),
+            marker_path="/mnt/hpc",
         ),
     }
 )

@@ -132,6 +132,9 @@ def local_cluster_setup(
 def cluster_cleanup(client: Any = None) -> None:
     """Close ``client`` (default: the running default client) and the cluster it owns.
 
+    Logs ACME's "Successfully shut down <cluster class> hosted on <address>
+    containing N workers".
+
     Examples
     --------
     >>> cluster_cleanup()  # doctest: +SKIP
@@ -152,4 +155,9 @@ def cluster_cleanup(client: Any = None) -> None:
             cluster.close()
         except Exception as exc:  # the client is closed either way
             logger.warning("Closing the cluster at %s failed: %s", address, exc)
-    logger.info("Shut down the dask cluster at %s with %d workers", address, n_workers)
+    # ACME's wording first: scripts and users look for "Successfully shut down".
+    if cluster is None:
+        logger.info("Successfully shut down the client of the dask scheduler at %s (%d workers), "
+                    "which was not started here and keeps running", address, n_workers)
+    else:
+        logger.info("Successfully shut down %s hosted on %s containing %d workers", type(cluster).__name__, address, n_workers)

@@ -24,6 +24,7 @@ from ..storage.housekeeping import tidy_earlier_runs
 from ..storage.layout import OutputLayout
 from ..storage.records import Journal, plan_resume, run_signature, write_manifest
 from ..storage.results import RunResult, collect_results
+from .importpath import send_caller_path
 from .local import count_workers, workers_are_local
 from .progress import Progress
 from .tasks import run_on_client, run_sequential
@@ -126,6 +127,7 @@ def _execute(
             outcomes = run_sequential(context, plan, todo, progress, record)
         return {o.index: o for o in outcomes}
     client = connect()
+    send_caller_path(client)  # before the function travels: its module may be on the caller's path only
     n_workers = max(1, count_workers(client))
     log.info("Preparing %d parallel calls of %s using %d workers", len(todo), func_name, n_workers)
     with Progress(len(todo), label, show) as progress:

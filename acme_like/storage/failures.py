@@ -34,11 +34,18 @@ def write_failures(path: Path, func_name: str, n_calls: int, failures: Sequence[
 
 
 def task_error(result: "RunResult") -> TaskError:
-    """The error ``ParallelMap`` raises after a run in which some calls failed."""
+    """The error ``ParallelMap`` raises after a run in which some calls failed.
+
+    Its first line is ACME's ("Parallel computation failed: K/N tasks failed or
+    stalled."); the lines after it name the first failure, its traceback and where
+    the good results and the failure records are.
+    """
     outcomes, failures = result.outcomes, result.failures
     first = failures[0]
     n_ok = len(outcomes) - len(failures)
     lines = [
+        # ACME's first line, which scripts and users search for; ours follow with the details.
+        f"Parallel computation failed: {len(failures)}/{len(outcomes)} tasks failed or stalled.",
         f"{len(failures)} of {len(outcomes)} calls of {result.func_name} failed; "
         f"first failure: {first.headline()}.",
     ]

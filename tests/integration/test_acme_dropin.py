@@ -262,7 +262,6 @@ def test_a_failed_run_leaves_only_acmes_files_beside_the_hidden_folder(acme_clie
     assert visible(out) == sorted(["fail_on_odd.h5", "fail_on_odd_payload"] + logs_in(out, "fail_on_odd"))
 
 
-@xfail("the caller's sys.path is not sent to the workers; ACME sets it on every worker before the calls")
 def test_a_function_from_a_module_on_the_callers_sys_path_runs_on_a_running_client(acme_client, tmp_path, monkeypatch):
     modules = tmp_path / "modules"
     modules.mkdir()
@@ -282,7 +281,6 @@ ESI_PARAMETERS = [
 ]
 
 
-@xfail("esi_cluster_setup and bic_cluster_setup are not exported (migrating.rst: use presets)")
 @pytest.mark.parametrize(
     "name, timeout, mem_cushion", [("esi_cluster_setup", 60, 100), ("bic_cluster_setup", 120, 500)]
 )
@@ -301,7 +299,6 @@ def test_site_cluster_setups_have_acmes_signatures(name, timeout, mem_cushion):
     }
 
 
-@xfail("esi_cluster_setup is not exported; off site ACME's falls back to a local cluster when non-interactive")
 def test_esi_cluster_setup_falls_back_to_a_local_cluster_off_site():
     from acme_like import cluster_cleanup, esi_cluster_setup
 
@@ -313,7 +310,6 @@ def test_esi_cluster_setup_falls_back_to_a_local_cluster_off_site():
         cluster_cleanup(client)
 
 
-@xfail("ACMEdaemon is not exported")
 def test_acmedaemon_is_built_only_from_a_parallelmap():
     from acme_like import ACMEdaemon
 
@@ -330,7 +326,6 @@ def test_parallelmap_keeps_n_inputs_func_and_max_arg_size(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-@xfail("ParallelMap has no .daemon, .argv or .kwargv")
 def test_parallelmap_exposes_daemon_argv_and_kwargv(tmp_path):
     from acme_like import ACMEdaemon
 
@@ -350,7 +345,6 @@ def test_the_context_target_offers_compute_with_debug_cleanup_and_results_contai
     assert [Path(p).name for p in paths] == ["add_0.h5", "add_1.h5"]
 
 
-@xfail("what `with ParallelMap(...) as pmap` binds has no .config (ACME: the daemon's ACMEConfig)")
 def test_the_context_target_has_a_config_with_acmes_fields(acme_client, tmp_path):
     out = tmp_path / "run"
     with ParallelMap(funcs.add, [2, 4, 6, 8], 4, output_dir=out) as pmap:
@@ -366,7 +360,6 @@ def test_the_context_target_has_a_config_with_acmes_fields(acme_client, tmp_path
         assert config.results_container == pmap.results_container
 
 
-@xfail("no pmap.profiler.estimate_memory() (ACME's memory estimate, 'estimate_memuse:<GB>')")
 def test_the_context_target_can_estimate_memory(tmp_path):
     with ParallelMap(funcs.add, [2, 4], 4, output_dir=tmp_path / "run") as pmap:
         estimate = pmap.profiler.estimate_memory()
@@ -376,7 +369,6 @@ def test_the_context_target_can_estimate_memory(tmp_path):
 # -- messages (notes 2, 3.4, 4.2, 6) ----------------------------------------------------------
 
 
-@xfail("the log says 'Shut down the dask cluster at ...'; ACME logs 'Successfully shut down ...'")
 def test_the_log_says_successfully_shut_down_after_a_run_parallelmap_started(tmp_path):
     out = tmp_path / "run"
     with ParallelMap(funcs.add, [2, 4], 4, n_workers=1, output_dir=out) as pmap:
@@ -385,7 +377,6 @@ def test_the_log_says_successfully_shut_down_after_a_run_parallelmap_started(tmp
     assert "Successfully shut down" in text
 
 
-@xfail("failed calls raise 'N of M calls of f failed; ...'; ACME's first line is 'Parallel computation failed: K/N tasks failed or stalled'")
 def test_failed_calls_raise_acmes_first_line_as_a_runtime_error(acme_client, tmp_path):
     with pytest.raises(RuntimeError) as caught:
         run(funcs.fail_on_odd, [1, 2, 3, 4], output_dir=tmp_path / "run")
@@ -394,7 +385,6 @@ def test_failed_calls_raise_acmes_first_line_as_a_runtime_error(acme_client, tmp
     assert str(caught.value).splitlines()[0].startswith("Parallel computation failed: 2/4 tasks failed or stalled")
 
 
-@xfail("compute(debug=...) rejects a non-bool with acme_like's text, not ACME's")
 def test_compute_rejects_a_non_boolean_debug_with_acmes_text(tmp_path):
     pmap = ParallelMap(funcs.add, [2, 4], 4, output_dir=tmp_path / "run")
     with pytest.raises(TypeError, match=re.escape("`debug` has to be `True` or `False`, not <class 'str'>")):

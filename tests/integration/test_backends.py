@@ -120,7 +120,9 @@ def test_failed_calls_never_lose_the_others(backend):
 
     error = caught.value
     message = str(error)
-    assert message.startswith("2 of 5 calls of fail_on_odd failed; first failure: call 1 (x=1) raised ValueError: odd input 1.")
+    first, second = message.splitlines()[:2]
+    assert first == "Parallel computation failed: 2/5 tasks failed or stalled."  # ACME's first line
+    assert second.startswith("2 of 5 calls of fail_on_odd failed; first failure: call 1 (x=1) raised ValueError: odd input 1.")
     assert 'raise ValueError(f"odd input {x}")' in message  # the worker's traceback
     assert isinstance(error, RuntimeError)
     assert error.failed_indices == [1, 3]
@@ -147,7 +149,7 @@ def test_failures_in_memory_keep_the_good_values(backend):
         with pytest.raises(ValueError, match="odd input 3"):
             backend.run(funcs.fail_on_odd, [2, 3, 4], write_worker_results=False)
         return
-    with pytest.raises(TaskError, match=r"^1 of 3 calls") as caught:
+    with pytest.raises(TaskError, match=r"^Parallel computation failed: 1/3 tasks failed or stalled\.\n1 of 3 calls") as caught:
         backend.run(funcs.fail_on_odd, [2, 3, 4], write_worker_results=False)
     assert caught.value.results == [20, None, 40]
     assert caught.value.failures_path is None

@@ -52,6 +52,7 @@ def test_ctrl_c_cancels_closes_our_cluster_and_keeps_finished_results(tmp_path):
     assert "KeyboardInterrupt" in stderr
     assert "ALL DONE" not in stdout
     assert "Interrupted: pending calls cancelled" in stderr
+    assert "Successfully shut down LocalCluster hosted on" in stderr  # what ACME's own test looks for
     finished = sorted(payload_dir.glob("*.h5"))
     assert 6 <= len(finished) < 200
     for path in finished:

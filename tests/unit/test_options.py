@@ -45,7 +45,7 @@ def test_logfile_that_is_a_directory(tmp_path):
 
 
 def test_compute_debug_must_be_bool():
-    with pytest.raises(TypeError, match=r"debug must be True or False, got str 'yes'"):
+    with pytest.raises(TypeError, match=r"^`debug` has to be `True` or `False`, not <class 'str'>: got 'yes'\.$"):
         make(write_worker_results=False).compute(debug="yes")
 
 
