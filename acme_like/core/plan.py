@@ -9,7 +9,6 @@ This module knows nothing of files or dask.
 from __future__ import annotations
 
 import inspect
-import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
@@ -17,7 +16,10 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import AcmeLikeWarning, InputError, InputTypeError
-from .values import format_bytes, measure_bytes, summarize
+from .caller import user_stacklevel
+from .checks import check_count
+from .units import format_size
+from .values import measure_bytes, summarize
 
 #: The parameter name through which ``func`` asks for its 0-based call index (ACME's name).
 TASK_ID = "taskID"
@@ -78,7 +80,6 @@ class CallPlan:
     template: CallTemplate
     columns: tuple[Sequence[Any], ...]
     shared_names: tuple[str, ...]
-    arg_bytes: Mapping[str, int]
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -125,9 +126,8 @@ def plan_calls(
     candidates = {key: length for key, length in lengths.items() if length is not None}
     n_calls = _count_calls(name, candidates, wanted)
     split = [slot for slot in slots if candidates.get(slot.name) == n_calls]
-    arg_bytes = {slot.name: measure_bytes(slot.value) for slot in slots}
     if max_arg_bytes is not None:
-        _warn_large(arg_bytes, max_arg_bytes)
+        _warn_large({slot.name: measure_bytes(slot.value) for slot in slots}, max_arg_bytes)
 
     split_ids = {id(slot) for slot in split}
     shared_args: list[Any] = []
@@ -167,7 +167,6 @@ def plan_calls(
         template=template,
         columns=tuple(columns_args + columns_kwargs),
         shared_names=tuple(slot.name for slot in slots if id(slot) not in split_ids),
-        arg_bytes=arg_bytes,
     )
 
 
@@ -181,18 +180,7 @@ def function_name(func: Callable[..., Any]) -> str:
 
 
 def _check_n_inputs(n_inputs: Any) -> int | str:
-    if isinstance(n_inputs, str):
-        if n_inputs == "auto":
-            return "auto"
-        raise InputError(f'n_inputs must be "auto" or a positive integer, got {n_inputs!r}.')
-    if isinstance(n_inputs, bool) or not isinstance(n_inputs, numbers.Real):
-        raise InputTypeError(
-            f'n_inputs must be "auto" or a positive integer, got {type(n_inputs).__name__} '
-            f"{summarize(n_inputs)}."
-        )
-    if not np.isfinite(n_inputs) or int(n_inputs) != n_inputs or n_inputs < 1:
-        raise InputError(f'n_inputs must be "auto" or a positive integer, got {n_inputs!r}.')
-    return int(n_inputs)
+    return check_count("n_inputs", n_inputs, 1, auto=True, what="the number of calls")
 
 
 def _bind(
@@ -310,9 +298,9 @@ def _warn_large(arg_bytes: Mapping[str, int], limit: int) -> None:
     for key, size in arg_bytes.items():
         if size > limit:
             warnings.warn(
-                f"argument {key} is {format_bytes(size)}, over the recommended limit of "
-                f"{format_bytes(limit)}. It is sent to every worker once; if that is too slow "
+                f"argument {key} is {format_size(size)}, over the recommended limit of "
+                f"{format_size(limit)}. It is sent to every worker once; if that is too slow "
                 f"or too much memory, let each call load its part from a file instead.",
                 AcmeLikeWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )

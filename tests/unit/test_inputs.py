@@ -128,10 +128,10 @@ def test_arguments_the_function_cannot_take(args, kwargs, match):
 @pytest.mark.parametrize(
     "n_inputs, error, match",
     [
-        ("many", ValueError, r'n_inputs must be "auto" or a positive integer, got \'many\''),
-        (0, ValueError, r"got 0\."),
+        ("many", ValueError, r'n_inputs must be "auto" or an integer >= 1 \(the number of calls\), got \'many\''),
+        (0, ValueError, r"got 0\. Pass n_inputs=1 or more\."),
         (-3, ValueError, r"got -3\."),
-        (2.5, ValueError, r"got 2\.5\."),
+        (2.5, ValueError, r"got 2\.5\. Pass a whole number such as n_inputs=2\."),
         (True, TypeError, r"got bool True"),
         ({}, TypeError, r"got dict \{\}"),
     ],
@@ -154,7 +154,7 @@ def test_large_arguments_are_named_in_a_warning():
     class Small(ParallelMap):
         _maxArgSize = 1  # MB
 
-    with pytest.warns(UserWarning, match=r"argument y is 2\.0 MB, over the recommended limit of 1\.0 MB"):
+    with pytest.warns(UserWarning, match=r"argument y is 2 MB, over the recommended limit of 1 MB"):
         Small(f, [1, 2], np.zeros((500, 500)), write_worker_results=False)
 
 
