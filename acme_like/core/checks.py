@@ -137,7 +137,8 @@ def check_size(name: str, value: Any, minimum: int = WORKER_BASE_BYTES) -> int |
         size = parse_size(value)
     except InputError:
         raise InputError(
-            f"{expected} (kB, MB, GB are powers of 1000; KiB, MiB, GiB powers of 1024), got {got(value)}."
+            f"{expected} (kB, MB, GB are powers of 1000; KiB, MiB, GiB powers of 1024), got {got(value)}. "
+            f'Pass e.g. {name}="4GB", or "auto".'
         ) from None
     if size < minimum:
         raise InputError(

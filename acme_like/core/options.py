@@ -158,6 +158,12 @@ def _client(value: Any) -> Any:
             f"client must be a dask distributed Client or None, got {type(value).__name__}. Pass "
             f"client=distributed.Client(address) to use a running scheduler, or leave it out."
         )
+    status = getattr(value, "status", "running")
+    if value is not None and status in ("closed", "closing", "failed"):
+        raise InputError(
+            f"client must be a running dask Client, but {value!r} is {status}. Start a new one, or leave "
+            f"client out so that ParallelMap uses the running default client or starts a local cluster."
+        )
     return value
 
 

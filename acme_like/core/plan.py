@@ -23,6 +23,8 @@ from .values import measure_bytes, summarize
 
 #: The parameter name through which ``func`` asks for its 0-based call index (ACME's name).
 TASK_ID = "taskID"
+#: Calls above which a run warns that it is too finely cut.
+MANY_CALLS = 10**6
 #: The parameter name through which ``func`` asks for its own random generator.
 RNG = "rng"
 
@@ -117,7 +119,7 @@ def plan_calls(
     if not callable(func):
         raise InputTypeError(
             f"ParallelMap's first argument must be the function to call, got "
-            f"{type(func).__name__} {summarize(func)}."
+            f"{type(func).__name__} {summarize(func)}. Pass the function first: ParallelMap(func, *args, **kwargs)."
         )
     wanted = _check_n_inputs(n_inputs)
     name = function_name(func)
@@ -125,6 +127,14 @@ def plan_calls(
     lengths = {slot.name: _split_length(slot) for slot in slots}
     candidates = {key: length for key, length in lengths.items() if length is not None}
     n_calls = _count_calls(name, candidates, wanted)
+    if n_calls > MANY_CALLS:
+        warnings.warn(
+            f"{n_calls:,} calls of {name}: every call gets its own task record, journal line and (on "
+            f"disk) file, so planning and bookkeeping alone take minutes and gigabytes at this scale. "
+            f"Give each call a chunk of the work instead, e.g. {n_calls // 1000:,} calls of 1,000 items each.",
+            AcmeLikeWarning,
+            stacklevel=user_stacklevel(),
+        )
     split = [slot for slot in slots if candidates.get(slot.name) == n_calls]
     if max_arg_bytes is not None:
         _warn_large({slot.name: measure_bytes(slot.value) for slot in slots}, max_arg_bytes)
@@ -288,7 +298,7 @@ def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str) ->
     if lengths[0] == 0:
         empty = ", ".join(candidates)
         raise InputError(
-            f"automatic input distribution failed: {empty} {'is' if len(candidates) == 1 else 'are'} empty, "
+            f"automatic input distribution failed: {empty} of {name} {'is' if len(candidates) == 1 else 'are'} empty, "
             f"so there is no call to make. Pass at least one element per call."
         )
     return lengths[0]
