@@ -71,12 +71,38 @@ class StackSpec:
                 f"{_show(self.declared)} declares {shown} for each call (the None axis removed)."
             )
         try:
-            return shaped.astype(self.dtype, casting="same_kind" if self.dtype.kind in "biuf" else "unsafe")
+            cast = shaped.astype(self.dtype, casting="same_kind" if self.dtype.kind in "biuf" else "unsafe")
         except (TypeError, ValueError) as exc:
             raise ShapeMismatch(
                 f"call {index} returned values of dtype {array.dtype}, which cannot be stored as "
                 f"result_dtype {self.dtype}: {exc}"
             ) from None
+        self._check_range(shaped, cast, index)
+        return cast
+
+    def _check_range(self, source: np.ndarray, cast: np.ndarray, index: int) -> None:
+        """Refuse a cast that wraps an integer or overflows a float to inf (rounding is fine)."""
+        if source.size == 0 or source.dtype.kind not in "biuf":
+            return
+        if self.dtype.kind in "iu" and source.dtype.kind in "iu":
+            info = np.iinfo(self.dtype)
+            low, high = source.min(), source.max()
+            if low < info.min or high > info.max:
+                bad = high if high > info.max else low
+                raise ShapeMismatch(
+                    f"call {index} returned {bad}, which result_dtype {self.dtype} cannot hold (it holds "
+                    f"{info.min} to {info.max}; the value would be stored as {np.array(bad).astype(self.dtype)}). "
+                    f"Pass a wider result_dtype, e.g. \"int64\" or \"float64\"."
+                )
+        elif self.dtype.kind == "f" and source.dtype.kind in "biuf":
+            overflow = np.isinf(cast) & np.isfinite(source)
+            if overflow.any():
+                bad = source[overflow].flat[0]
+                raise ShapeMismatch(
+                    f"call {index} returned {bad}, which overflows result_dtype {self.dtype} (largest "
+                    f"{np.finfo(self.dtype).max:g}; it would be stored as inf). Pass a wider result_dtype, "
+                    f"e.g. \"float64\"."
+                )
 
 
 def _reshape_like(array: np.ndarray, want: tuple[int, ...]) -> np.ndarray | None:
