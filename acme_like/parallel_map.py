@@ -29,6 +29,7 @@ from .core.plan import CallPlan, function_name, plan_calls
 from .errors import AcmeLikeWarning, InputTypeError
 from .execution.estimate import Estimate, estimate_run
 from .execution.run import call_context, run_map
+from .execution.sending import check_sendable
 from .log import run_logging
 from .prompt import ask_yes_no, interactive_terminal
 from .session import Session
@@ -239,6 +240,8 @@ class ParallelMap:
         """
         if not isinstance(debug, bool):
             raise InputTypeError(f"debug must be True or False, got {type(debug).__name__} {debug!r}.")
+        if not debug and self._session.sends_pickles():
+            check_sendable(self.func, self.func_name, self.plan)  # before any worker starts or file is made
         fresh_log = self._logfile is not None and not self._logfile.exists()
         fresh_dir = self.layout is not None and not self.layout.run_dir.exists()
         with run_logging(self.options.log.verbose, self._logfile) as log:

@@ -220,6 +220,17 @@ class Session:
             self._last = self._handle.client
         return self._handle.client
 
+    def sends_pickles(self) -> bool:
+        """Whether the calls would travel pickled: False only for a client whose workers are
+        threads of this process (``inproc://``), as a ``LocalCluster(processes=False)``'s are."""
+        client = self._handle.client if self._handle is not None else self._cluster.client or running_client()
+        if client is None:
+            return True  # the cluster this session would start has worker processes
+        try:
+            return not str(client.scheduler.address).startswith("inproc://")
+        except AttributeError:  # pragma: no cover - a client without a scheduler is refused later
+            return True
+
     def n_workers(self) -> int | None:
         """Workers connected now, or None without a client."""
         return None if self._handle is None else count_workers(self._handle.client)

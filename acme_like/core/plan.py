@@ -126,7 +126,7 @@ def plan_calls(
     slots, task_id, rng = _bind(func, name, args, kwargs)
     lengths = {slot.name: _split_length(slot) for slot in slots}
     candidates = {key: length for key, length in lengths.items() if length is not None}
-    n_calls = _count_calls(name, candidates, wanted)
+    n_calls = _count_calls(name, candidates, wanted, slots)
     if n_calls > MANY_CALLS:
         warnings.warn(
             f"{n_calls:,} calls of {name}: every call gets its own task record, journal line and (on "
@@ -136,6 +136,7 @@ def plan_calls(
             stacklevel=user_stacklevel(),
         )
     split = [slot for slot in slots if candidates.get(slot.name) == n_calls]
+    _warn_labelled(name, slots, n_calls, split)
     if max_arg_bytes is not None:
         _warn_large({slot.name: measure_bytes(slot.value) for slot in slots}, max_arg_bytes)
 
@@ -277,15 +278,21 @@ def _column(value: Any) -> Sequence[Any]:
     return value
 
 
-def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str) -> int:
+def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str, slots: Sequence[_Slot] = ()) -> int:
     if wanted != "auto":
         return int(wanted)
     lengths = sorted(set(candidates.values()))
     if not lengths:
+        labelled = "".join(
+            f"; {slot.name} is {_labelled_kind(slot.value)}, which ACME passes whole: pass {slot.name}.tolist() to split it"
+            for slot in slots
+            if _labelled_kind(slot.value) is not None
+        )
         raise InputError(
             f"automatic input distribution failed: no argument of {name} is a list, tuple, "
             f"range or 1-D array to split across calls. Pass n_inputs=N to call {name} N times "
-            f"with the same arguments, or pass one of them as a list of per-call values."
+            f"with the same arguments, or pass one of them as a list of per-call values"
+            f"{labelled}."
         )
     if len(lengths) > 1:
         listed = ", ".join(f"{key} has {length} elements" for key, length in candidates.items())
@@ -302,6 +309,37 @@ def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str) ->
             f"so there is no call to make. Pass at least one element per call."
         )
     return lengths[0]
+
+
+def _labelled_kind(value: Any) -> str | None:
+    """"a pandas Series" and the like for labelled containers that ACME passes whole, else None."""
+    cls = type(value)
+    root = cls.__module__.split(".")[0]
+    if root == "pandas" and cls.__name__ in ("Series", "DataFrame", "Index"):
+        return f"a pandas {cls.__name__}"
+    if root == "xarray" and cls.__name__ in ("DataArray", "Dataset"):
+        return f"an xarray {cls.__name__}"
+    return None
+
+
+def _warn_labelled(name: str, slots: Sequence[_Slot], n_calls: int, split: Sequence[_Slot]) -> None:
+    """ACME passes a pandas or xarray object whole; say so when its length suggests splitting."""
+    for slot in slots:
+        kind = _labelled_kind(slot.value)
+        if kind is None or slot in split:
+            continue
+        try:
+            length = len(slot.value)
+        except TypeError:
+            continue
+        if length == n_calls:
+            warnings.warn(
+                f"{slot.name} is {kind} of {length} elements, one per call, but ParallelMap passes it whole "
+                f"to every call of {name} (as ACME does). To give each call one element, pass "
+                f"{slot.name}.tolist() (or {slot.name}.to_numpy()).",
+                AcmeLikeWarning,
+                stacklevel=user_stacklevel(),
+            )
 
 
 def _warn_large(arg_bytes: Mapping[str, int], limit: int) -> None:
