@@ -26,6 +26,7 @@ from ..storage.records import Journal, plan_resume, run_signature, write_manifes
 from ..storage.results import RunResult, collect_results
 from .local import count_workers, workers_are_local
 from .progress import Progress
+from .source_lines import fill_source
 from .tasks import run_on_client, run_sequential
 from .worker import CallContext
 
@@ -72,8 +73,19 @@ def run_map(
     finally:
         if journal is not None:
             journal.close()
+    new = {index: _with_source(outcome, func) for index, outcome in new.items()}
     outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
     return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit())
+
+
+def _with_source(outcome: TaskOutcome, func: Callable[..., Any]) -> TaskOutcome:
+    """The outcome with the source lines the worker could not read filled in (functions from
+    a script's ``__main__`` or a notebook cell travel without their file)."""
+    failure = outcome.failure
+    if failure is None or "<dynamic-code>" not in failure.traceback:
+        return outcome
+    failure = dataclasses.replace(failure, traceback=fill_source(failure.traceback, func))
+    return dataclasses.replace(outcome, failure=failure)
 
 
 def call_context(
