@@ -70,8 +70,10 @@ class ParallelMap:
         "auto": one per core on a local cluster; on SLURM, sized from one sampled call
         (about five minutes of work per worker, at most 100). Ignored when a client is
         running.
-    mem_per_worker : str or "auto"
-        Memory limit per worker of a cluster ParallelMap starts, e.g. "2GB".
+    mem_per_worker : str, int or "auto"
+        Memory limit per worker of a cluster ParallelMap starts, e.g. "2GB" (units as
+        dask's: kB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024; an int is bytes); at
+        least 250 MB. A number without a unit ("300") is refused.
     stop_client : bool or "auto"
         "auto" closes only a cluster ParallelMap started; False keeps it running for the
         next ParallelMap; True also closes a client that was already running.
