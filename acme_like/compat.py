@@ -130,7 +130,7 @@ class ACMEViews:
     @property
     def config(self: "ParallelMap") -> ACMEConfig:  # type: ignore[misc]
         """A frozen snapshot of the run with the fields of ACME's ``ACMEConfig``."""
-        options, output, layout = self.options, self.options.output, self.layout
+        output, run, cluster, log, layout = self.options.output, self.options.run, self.options.cluster, self.options.log, self.layout
         argv, kwargv = acme_arguments(self.plan)
         if layout is not None:
             if output.single_file:
@@ -142,15 +142,15 @@ class ACMEViews:
         live = client is not None and getattr(client, "status", None) == "running"
         return ACMEConfig(
             func=self.func, argv=tuple(argv), kwargv=MappingProxyType(kwargv), n_calls=self.n_calls,
-            n_workers=count_workers(client) if live else options.n_workers, client=client,
+            n_workers=count_workers(client) if live else cluster.n_workers, client=client,
             output_dir=self.output_dir, results_container=self.results_container, logfile=self.logfile,
             collect_results=not output.on_disk, write_worker_results=output.on_disk,
             result_shape=None if output.stack is None else output.stack.declared,
             result_dtype="float" if output.stack is None else output.stack.dtype.name,
-            single_file=output.single_file, write_pickle=output.mode == "pickle", partition=options.partition,
-            mem_per_worker=options.mem_per_worker, setup_timeout=options.setup_timeout,
-            setup_interactive=options.setup_interactive, stop_client=options.stop_client, verbose=options.verbose,
-            dryrun=options.dryrun, cleanup_threshold_days=options.cleanup_threshold_days,
+            single_file=output.single_file, write_pickle=output.mode == "pickle", partition=cluster.partition,
+            mem_per_worker=cluster.mem_per_worker, setup_timeout=cluster.setup_timeout,
+            setup_interactive=cluster.setup_interactive, stop_client=cluster.stop_client, verbose=log.verbose,
+            dryrun=run.dryrun, cleanup_threshold_days=output.cleanup_threshold_days,
         )
 
     @property

@@ -24,14 +24,16 @@ import warnings
 from typing import Any, Callable
 
 from .compat import ACMEViews
-from .core.options import Options, resolve_options
+from .core.caller import user_stacklevel
+from .core.options import CHECKS, Options, resolve_options
 from .core.plan import CallPlan, function_name, plan_calls
 from .errors import AcmeLikeWarning, InputTypeError
 from .execution.estimate import Estimate, estimate_run
 from .execution.run import call_context, run_map
+from .execution.sending import check_sendable
 from .log import run_logging
 from .prompt import ask_yes_no, interactive_terminal
-from .session import Session, SlurmWishes
+from .session import Session
 from .storage.failures import task_error
 from .storage.layout import OutputLayout, log_path
 
@@ -72,8 +74,10 @@ class ParallelMap(ACMEViews):
         "auto": one per core on a local cluster; on SLURM, sized from one sampled call
         (about five minutes of work per worker, at most 100). Ignored when a client is
         running.
-    mem_per_worker : str or "auto"
-        Memory limit per worker of a cluster ParallelMap starts, e.g. "2GB".
+    mem_per_worker : str, int or "auto"
+        Memory limit per worker of a cluster ParallelMap starts, e.g. "2GB" (units as
+        dask's: kB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024; an int is bytes); at
+        least 250 MB. A number without a unit ("300") is refused.
     stop_client : bool or "auto"
         "auto" closes only a cluster ParallelMap started; False keeps it running for the
         next ParallelMap; True also closes a client that was already running.
@@ -164,57 +168,24 @@ class ParallelMap(ACMEViews):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        self.options: Options = resolve_options(
-            result_shape=result_shape,
-            result_dtype=result_dtype,
-            single_file=single_file,
-            write_pickle=write_pickle,
-            dryrun=dryrun,
-            setup_interactive=setup_interactive,
-            cleanup_threshold_days=cleanup_threshold_days,
-            partition=partition,
-            setup_timeout=setup_timeout,
-            batch_size=batch_size,
-            rerun=rerun,
-            retries=retries,
-            worker_retries=worker_retries,
-            seed=seed,
-            write_worker_results=write_worker_results,
-            output_dir=output_dir,
-            n_workers=n_workers,
-            mem_per_worker=mem_per_worker,
-            stop_client=stop_client,
-            verbose=verbose,
-            logfile=logfile,
-            client=client,
-        )
-        self.plan: CallPlan = plan_calls(func, args, kwargs, n_inputs, max_arg_bytes=self._maxArgSize * 10**6)
+        given = locals()
+        self.options: Options = resolve_options(**{name: given[name] for name in CHECKS})
+        self.plan: CallPlan = plan_calls(func, args, kwargs, self.options.run.n_inputs, max_arg_bytes=self._maxArgSize * 10**6)
         self.func = func
         self.func_name = function_name(func)
         self.layout: OutputLayout | None = None
         if self.options.output.on_disk:
-            self.layout = OutputLayout.for_run(self.options.output_dir, self.func_name)
+            self.layout = OutputLayout.for_run(self.options.output.output_dir, self.func_name)
             self.layout.check_free()
         elif output_dir is not None:
             warnings.warn(
                 "output_dir has no effect when write_worker_results is False: results are "
                 "returned in memory and nothing is written.",
                 AcmeLikeWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
-        self._logfile = log_path(self.options.logfile, self.layout, self.func_name)
-        self._session = Session(
-            self.options.client,
-            self.options.n_workers,
-            self.options.mem_per_worker,
-            self.options.stop_client,
-            SlurmWishes(
-                partition=self.options.partition,
-                setup_timeout=self.options.setup_timeout,
-                setup_interactive=self.options.setup_interactive,
-                measure=self._measure_one_call,
-            ),
-        )
+        self._logfile = log_path(self.options.log.logfile, self.layout, self.func_name)
+        self._session = Session(self.options.cluster, measure=self._measure_one_call)
         self._results_container: str | None = None
         self._estimate: Estimate | None = None
 
@@ -267,10 +238,12 @@ class ParallelMap(ACMEViews):
         """
         if not isinstance(debug, bool):
             raise InputTypeError(f"`debug` has to be `True` or `False`, not {type(debug)!s}: got {debug!r}.")
+        if not debug and self._session.sends_pickles():
+            check_sendable(self.func, self.func_name, self.plan)  # before any worker starts or file is made
         fresh_log = self._logfile is not None and not self._logfile.exists()
         fresh_dir = self.layout is not None and not self.layout.run_dir.exists()
-        with run_logging(self.options.verbose, self._logfile) as log:
-            if not self.options.dryrun or self._confirm_after_dry_run(log):
+        with run_logging(self.options.log.verbose, self._logfile) as log:
+            if not self.options.run.dryrun or self._confirm_after_dry_run(log):
                 return self._run(debug, log)
         # Declined after the dry run: leave nothing behind, not even the log of the estimate.
         if fresh_log and self._logfile is not None:
@@ -309,7 +282,7 @@ class ParallelMap(ACMEViews):
         output = self.options.output
         files_per_call, fixed_files = (0, 1) if output.single_file else (1, 0 if output.mode == "pickle" else 1)
         return estimate_run(
-            call_context(self.func, self.plan, self.options, self.layout, self.options.seed),
+            call_context(self.func, self.plan, self.options, self.layout, self.options.run.seed),
             self.plan,
             self.func_name,
             self._session.forecast_workers(self.n_calls),
@@ -323,7 +296,7 @@ class ParallelMap(ACMEViews):
         """Release the client per ``stop_client`` (default: the value given to ParallelMap)."""
         if not self._session.active:
             return
-        with run_logging(self.options.verbose, self._logfile if self._logfile and self._logfile.exists() else None):
+        with run_logging(self.options.log.verbose, self._logfile if self._logfile and self._logfile.exists() else None):
             self._session.release(stop_client)
 
     def __enter__(self) -> "ParallelMap":
@@ -338,7 +311,7 @@ class ParallelMap(ACMEViews):
         if self._estimate is None:
             self._estimate = self.estimate()
         log.info("%s", self._estimate)
-        if not (self.options.setup_interactive and interactive_terminal()):
+        if not (self.options.cluster.setup_interactive and interactive_terminal()):
             return True
         if ask_yes_no(f"Go on with all {self.n_calls} calls of {self.func_name}?", default=True):
             return True

@@ -11,6 +11,7 @@ import functools
 import logging
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,7 +19,10 @@ import dask
 from distributed import Client
 
 from .batch.setup import is_slurm_available, slurm_cluster_setup
-from .errors import ClusterError
+from .core.caller import user_stacklevel
+from .core.options import ClusterSpec
+from .core.units import WORKER_BASE_BYTES, format_size
+from .errors import AcmeLikeWarning, ClusterError
 from .execution.local import cluster_cleanup, count_workers, running_client, start_local_client
 
 logger = logging.getLogger(__name__)
@@ -35,31 +39,14 @@ class ClientHandle:
     def n_workers(self) -> int:
         return count_workers(self.client)
 
-    def forecast_workers(self, n_calls: int) -> int:
-        """How many workers a run of ``n_calls`` would use now, without starting any."""
-        running = self.n_workers()
-        if running is not None:
-            return max(1, running)
-        client = self._given or running_client()
-        if client is not None:
-            return max(1, count_workers(client))
-        wanted = (os.cpu_count() or 1) if self._n_workers == "auto" else int(self._n_workers)
-        return max(1, min(wanted, n_calls))
-
     def release(self, stop_client: bool | str = "auto") -> None:
         """Close the client per ``stop_client``: "auto" closes it only if owned."""
         if stop_client is True or (stop_client == "auto" and self.owned):
             cluster_cleanup(self.client)
 
 
-@dataclass(frozen=True, slots=True)
-class SlurmWishes:
-    """What ParallelMap asks of SLURM workers it starts itself (ACME's keywords)."""
-
-    partition: str
-    setup_timeout: float
-    setup_interactive: bool
-    measure: Callable[[], tuple[float, float]]  # -> (seconds per call, peak bytes per call)
+#: Runs one sample call here and returns (seconds per call, peak bytes per call).
+Measure = Callable[[], tuple[float, float]]
 
 
 def batch_backend() -> str:
@@ -87,49 +74,70 @@ def _slurm_answers() -> bool:
     return answers
 
 
-def acquire_client(
-    client: Client | None,
-    n_workers: int | str,
-    n_calls: int,
-    mem_per_worker: str | None = None,
-    slurm: SlurmWishes | None = None,
-) -> ClientHandle:
-    """Use ``client``, else the running default client, else start a cluster we own.
+def acquire_client(cluster: ClusterSpec, n_calls: int, measure: Measure | None = None) -> ClientHandle:
+    """Use the given client, else the running default client, else start a cluster we own.
 
-    The cluster is local, or SLURM workers when SLURM answers (see :func:`batch_backend`).
+    The cluster is local, or batch workers when SLURM answers (see :func:`batch_backend`);
+    ``measure`` sizes batch workers from one sample call when partition or n_workers is "auto".
     """
-    if client is not None:
-        logger.info("Using the given dask client %s", _describe(client))
-        return _checked(ClientHandle(client, owned=False))
+    if cluster.client is not None:
+        logger.info("Using the given dask client %s", _describe(cluster.client))
+        return _checked(ClientHandle(cluster.client, owned=False))
     existing = running_client()
     if existing is not None:
         logger.info("Attaching to the running dask client %s", _describe(existing))
         return _checked(ClientHandle(existing, owned=False))
-    if slurm is not None and batch_backend() == "slurm":
-        return ClientHandle(_start_slurm(slurm, n_workers, n_calls, mem_per_worker), owned=True)
-    wanted = (os.cpu_count() or 1) if n_workers == "auto" else int(n_workers)
-    started = start_local_client(max(1, min(wanted, n_calls)), mem_per_worker)
+    if measure is not None and batch_backend() == "slurm":
+        return ClientHandle(_start_slurm(cluster, n_calls, measure), owned=True)
+    _warn_local_only(cluster)
+    wanted = (os.cpu_count() or 1) if cluster.n_workers == "auto" else int(cluster.n_workers)
+    started = start_local_client(max(1, min(wanted, n_calls)), cluster.mem_per_worker)
     return ClientHandle(started, owned=True)
 
 
-def _start_slurm(wishes: SlurmWishes, n_workers: int | str, n_calls: int, mem_per_worker: str | None) -> Client:
+def _warn_local_only(cluster: ClusterSpec) -> None:
+    """Say so when a keyword that only batch workers read is given to a local run."""
+    if cluster.partition != "auto":
+        warnings.warn(
+            f"partition={cluster.partition!r} has no effect: SLURM does not answer on this machine, so the "
+            f"calls run on a local cluster. Leave partition out for local runs (dask config "
+            f"acme_like.backend: slurm insists on SLURM).",
+            AcmeLikeWarning,
+            stacklevel=user_stacklevel(),
+        )
+    memory = _system_memory()
+    if cluster.mem_per_worker is not None and memory is not None and cluster.mem_per_worker > memory:
+        warnings.warn(
+            f"mem_per_worker={format_size(cluster.mem_per_worker)} is more than this machine has "
+            f"({format_size(memory)}): each local worker is limited to {format_size(memory)} instead.",
+            AcmeLikeWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
+def _system_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return None
+
+
+def _start_slurm(cluster: ClusterSpec, n_calls: int, measure: Measure) -> Client:
     seconds = peak = None
-    if wishes.partition == "auto" or n_workers == "auto":
+    if cluster.partition == "auto" or cluster.n_workers == "auto":
         # A sample call here measures the memory the partition must hold and the work to share.
-        seconds, peak = wishes.measure()
-        logger.info("One sample call took %.3g s and peaked at %.0f MB", seconds, peak / 1e6)
-    count = auto_worker_count(n_calls, seconds, AUTO_WORKERS_MAX) if n_workers == "auto" else int(n_workers)
-    estimated = None if peak is None else peak + _WORKER_BASE_BYTES
-    client = acquire_slurm_client(
-        wishes.partition, count, mem_per_worker, wishes.setup_timeout, wishes.setup_interactive, n_calls, estimated
+        seconds, peak = measure()
+        logger.info("One sample call took %.3g s and peaked at %s", seconds, format_size(peak))
+    count = auto_worker_count(n_calls, seconds, AUTO_WORKERS_MAX) if cluster.n_workers == "auto" else int(cluster.n_workers)
+    estimated = None if peak is None else peak + WORKER_BASE_BYTES
+    client = slurm_cluster_setup(
+        cluster.partition, n_workers=max(1, min(count, n_calls)), mem_per_worker=cluster.mem_per_worker,
+        n_workers_startup=1, timeout=cluster.setup_timeout, interactive=cluster.setup_interactive,
+        estimated_bytes=estimated,
     )
     if client is None:
         raise ClusterError("No SLURM workers were started: the setup was aborted at the prompt.")
     return client
-
-
-#: Memory a dask worker process needs besides the call itself.
-_WORKER_BASE_BYTES = 256 * 2**20
 
 
 def _checked(handle: ClientHandle) -> ClientHandle:
@@ -161,25 +169,6 @@ def _describe(client: Client) -> str:
 AUTO_WORKERS_MAX = 100
 
 
-def acquire_slurm_client(
-    partition: str,
-    n_workers: int,
-    mem_per_worker: str | None,
-    setup_timeout: float,
-    setup_interactive: bool,
-    n_calls: int,
-    estimated_bytes: float | None = None,
-) -> Client | None:
-    """The batch client ParallelMap starts and owns: ``n_workers`` workers, never more than calls.
-
-    Returns None if the person at the terminal aborted while waiting for workers.
-    """
-    return slurm_cluster_setup(
-        partition, n_workers=max(1, min(n_workers, n_calls)), mem_per_worker=mem_per_worker,
-        n_workers_startup=1, timeout=setup_timeout, interactive=setup_interactive, estimated_bytes=estimated_bytes,
-    )
-
-
 #: Seconds of work each batch-job worker should get when ParallelMap sizes a cluster itself.
 TARGET_WORKER_SECONDS = 300.0
 
@@ -201,19 +190,9 @@ class Session:
     runs, and released only if this session started it (what ParallelMap and a pipeline share).
     """
 
-    def __init__(
-        self,
-        client: Client | None = None,
-        n_workers: int | str = "auto",
-        mem_per_worker: str | None = None,
-        stop_client: bool | str = "auto",
-        slurm: SlurmWishes | None = None,
-    ) -> None:
-        self._given = client
-        self._n_workers = n_workers
-        self._mem_per_worker = mem_per_worker
-        self._stop_client = stop_client
-        self._slurm = slurm
+    def __init__(self, cluster: ClusterSpec | None = None, measure: Measure | None = None) -> None:
+        self._cluster = cluster or ClusterSpec()
+        self._measure = measure
         self._handle: ClientHandle | None = None
         self._last: Client | None = None
 
@@ -236,10 +215,21 @@ class Session:
         if self._handle is None or self._handle.client.status != "running":
             from .execution.tuning import tune_workers
 
-            self._handle = acquire_client(self._given, self._n_workers, n_calls, self._mem_per_worker, self._slurm)
+            self._handle = acquire_client(self._cluster, n_calls, self._measure)
             tune_workers(self._handle.client)
             self._last = self._handle.client
         return self._handle.client
+
+    def sends_pickles(self) -> bool:
+        """Whether the calls would travel pickled: False only for a client whose workers are
+        threads of this process (``inproc://``), as a ``LocalCluster(processes=False)``'s are."""
+        client = self._handle.client if self._handle is not None else self._cluster.client or running_client()
+        if client is None:
+            return True  # the cluster this session would start has worker processes
+        try:
+            return not str(client.scheduler.address).startswith("inproc://")
+        except AttributeError:  # pragma: no cover - a client without a scheduler is refused later
+            return True
 
     def n_workers(self) -> int | None:
         """Workers connected now, or None without a client."""
@@ -250,10 +240,10 @@ class Session:
         running = self.n_workers()
         if running is not None:
             return max(1, running)
-        client = self._given or running_client()
+        client = self._cluster.client or running_client()
         if client is not None:
             return max(1, count_workers(client))
-        wanted = (os.cpu_count() or 1) if self._n_workers == "auto" else int(self._n_workers)
+        wanted = (os.cpu_count() or 1) if self._cluster.n_workers == "auto" else int(self._cluster.n_workers)
         return max(1, min(wanted, n_calls))
 
     def release(self, stop_client: bool | str | None = None) -> None:
@@ -261,4 +251,4 @@ class Session:
         if self._handle is None:
             return
         handle, self._handle = self._handle, None
-        handle.release(self._stop_client if stop_client is None else stop_client)
+        handle.release(self._cluster.stop_client if stop_client is None else stop_client)

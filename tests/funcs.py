@@ -123,3 +123,11 @@ def worker_settings(dask_worker=None):
         "tick": dask.config.get("distributed.admin.tick.interval"),
         "plugins": sorted(dask_worker.plugins) if dask_worker is not None else None,
     }
+
+
+def square(x):
+    return x**2
+
+
+def square_kw(x, **kw):
+    return x**2

@@ -15,15 +15,14 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from ..core.units import format_size, parse_size
 from ..errors import InputError
 from .request import JobRequest, parse_condor_directive
 from .partitions import (
     Partition,
     default_partition,
     find_partition,
-    format_size,
     format_slurm_time,
-    parse_size,
     parse_slurm_time,
     pick_partition,
     slurm_memory_request,
@@ -194,14 +193,14 @@ def _fit_memory(request: JobRequest, partition: Partition, partitions: Sequence[
         raise InputError(
             f"partition {partition.name!r} cannot satisfy mem_per_worker={format_size(asked)}: its largest "
             f"node has {format_size(partition.node_mem_bytes)}. Ask for at most "
-            f"{format_size(partition.job_mem_bytes(cores) - cushion)}{elsewhere}."
+            f"{format_size(partition.job_mem_bytes(cores) - cushion, floor=True)}{elsewhere}."
         )
     policy = partition.policy_mem_bytes(cores)
     if policy is not None and asked > policy - cushion:
         capped = policy - cushion
         return capped, [
             f"mem_per_worker={format_size(asked)} exceeds the limit of {format_size(policy)} per job of "
-            f"partition {partition.name!r}; capping memory at {format_size(capped)}."
+            f"partition {partition.name!r}; capping memory at {format_size(capped, floor=True)}."
         ]
     return asked, []
 

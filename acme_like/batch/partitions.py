@@ -2,8 +2,8 @@
 
 Reads ``sinfo``, ``scontrol show partition`` and, when accounting answers,
 ``sacctmgr show qos`` through an injectable command runner, and turns their
-text into frozen :class:`Partition` values. Also parses and formats the sizes
-and times users and SLURM write. Pure logic: it must not import dask or
+text into frozen :class:`Partition` values. Also parses the memory values and
+times SLURM writes (the sizes users write are ``core.units``'). Pure logic: it must not import dask or
 distributed, and it runs no command except through the runner it is given.
 """
 
@@ -15,14 +15,13 @@ import subprocess
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
+from ..core.units import format_size
 from ..errors import ClusterError, InputError
 
 #: Runs one command (a list of words) and returns its standard output; raises ClusterError.
 CommandRunner = Callable[[Sequence[str]], str]
 
 _UNLIMITED = {"UNLIMITED", "INFINITE", "NONE", "N/A", "(NULL)", ""}
-_DECIMAL = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
-_BINARY = {"ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40, "pi": 2**50}
 _SLURM_UNITS = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50}
 _MIB = 2**20
 
@@ -43,34 +42,6 @@ def run_command(args: Sequence[str], timeout_s: float = 30) -> str:
 
 
 # -- sizes and times ------------------------------------------------------------------------
-
-
-def parse_size(text: str | int) -> int:
-    """Bytes in a size like "2GB" (10**9), "2GiB" (2**30), "1500 MB" or a plain number of bytes.
-
-    >>> parse_size("2GB"), parse_size("1GiB"), parse_size(512)
-    (2000000000, 1073741824, 512)
-    """
-    if isinstance(text, int) and not isinstance(text, bool):
-        if text <= 0:
-            raise InputError(f'a memory size must be positive, like "2GB" or "1500MB", got {text!r}.')
-        return text
-    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgtp]?i?)b?\s*", str(text), re.IGNORECASE)
-    unit = match.group(2).lower() if match else ""
-    if match is None or (unit.endswith("i") and unit not in _BINARY):
-        raise InputError(f'a memory size must look like "2GB", "1500MB" or "4GiB", got {text!r}.')
-    value = float(match.group(1)) * (_BINARY[unit] if unit in _BINARY else _DECIMAL[unit])
-    if value < 1:
-        raise InputError(f'a memory size must be positive, like "2GB" or "1500MB", got {text!r}.')
-    return int(value)
-
-
-def format_size(n_bytes: float) -> str:
-    """A short binary size for messages: "1.9 GiB", "954 MiB"."""
-    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n_bytes >= size:
-            return f"{n_bytes / size:.3g} {unit}"
-    return f"{int(n_bytes)} B"
 
 
 def parse_slurm_memory(text: str) -> int | None:

@@ -8,14 +8,17 @@ written (it only checks that named paths exist).
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+from ..core.checks import Keyword, check_count, check_flag, check_seconds
+from ..core.options import CHECKS
+from ..core.units import parse_size
 from ..errors import InputError, InputTypeError
-from .partitions import parse_size
 from .presets import SitePreset
 
 SCHEDULERS = ("slurm", "pbs", "sge", "lsf", "htcondor")
@@ -52,59 +55,78 @@ class JobRequest:
     cluster_kwargs: Mapping[str, Any]
 
 
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``check``, with None meaning "the preset's, else ours"."""
+    return lambda value: None if value is None else check(value)
+
+
+def _passed(value: Any) -> Any:
+    return value  # checked below, with the preset filled in
+
+
+_p = functools.partial
+#: Every argument of ``slurm_cluster_setup`` (but ``preset`` and ``estimated_bytes``, which
+#: ``plan_cluster`` resolves first): its default and its checker. The counts, seconds and sizes
+#: use the checkers of ``core.checks``, the same as ParallelMap's keywords, so ``n_workers=2.5``
+#: gives one answer from both. A test keeps ``slurm_cluster_setup``'s signature equal to this.
+REQUEST_CHECKS: dict[str, Keyword] = {
+    "partition": Keyword(None, _passed),
+    "n_workers": Keyword(None, _optional(lambda v: None if v == "auto" else CHECKS["n_workers"](v))),
+    "mem_per_worker": Keyword(None, CHECKS["mem_per_worker"].check),
+    "cores_per_worker": Keyword(None, _optional(_p(check_count, "cores_per_worker", minimum=1))),
+    "n_cores": Keyword(None, _optional(_p(check_count, "n_cores", minimum=1))),
+    "processes_per_worker": Keyword(1, _p(check_count, "processes_per_worker", minimum=1)),
+    "n_workers_startup": Keyword(None, _optional(_p(check_count, "n_workers_startup", minimum=0))),
+    "timeout": Keyword(None, _optional(_p(check_seconds, "timeout"))),
+    "interactive": Keyword(True, _p(check_flag, "interactive")),
+    "interactive_wait": Keyword(None, _optional(_p(check_seconds, "interactive_wait"))),
+    "start_client": Keyword(True, _p(check_flag, "start_client")),
+    "job_extra": Keyword(None, _passed),
+    "worker_extra_args": Keyword(None, _passed),
+    "scheduler_options": Keyword(None, _passed),
+    "scheduler": Keyword("slurm", _passed),
+    "container_image": Keyword(None, _passed),
+    "container_runtime": Keyword("apptainer", _passed),
+    "security": Keyword(True, _passed),
+    "walltime": Keyword(None, _passed),
+    "mem_cushion": Keyword(None, _passed),
+}
+
+
 def resolve_request(
-    *,
-    partition: Any = None,
-    n_workers: Any = None,
-    mem_per_worker: Any = None,
-    cores_per_worker: Any = None,
-    n_cores: Any = None,
-    processes_per_worker: Any = 1,
-    n_workers_startup: Any = None,
-    timeout: Any = None,
-    interactive: Any = True,
-    interactive_wait: Any = None,
-    start_client: Any = True,
-    job_extra: Any = None,
-    worker_extra_args: Any = None,
-    scheduler_options: Any = None,
-    scheduler: Any = "slurm",
-    preset: SitePreset | None = None,
-    container_image: Any = None,
-    container_runtime: Any = "apptainer",
-    walltime: Any = None,
-    mem_cushion: Any = None,
-    security: Any = True,
-    cluster_kwargs: Mapping[str, Any] | None = None,
+    *, preset: SitePreset | None = None, cluster_kwargs: Mapping[str, Any] | None = None, **arguments: Any
 ) -> JobRequest:
     """Check every argument of the setup once; ``None`` means "the preset's, else ours"."""
+    unknown = set(arguments) - set(REQUEST_CHECKS)
+    if unknown:
+        raise InputTypeError(f"resolve_request got unknown arguments {sorted(unknown)}; known: {sorted(REQUEST_CHECKS)}.")
+    given = {name: keyword(arguments.get(name, keyword.default)) for name, keyword in REQUEST_CHECKS.items()}
     site = preset or _NO_PRESET
-    scheduler = site.scheduler if scheduler is None else scheduler
+    scheduler = site.scheduler if given["scheduler"] is None else given["scheduler"]
     if scheduler not in SCHEDULERS:
         raise InputError(f"scheduler must be one of {', '.join(map(repr, SCHEDULERS))}, got {scheduler!r}.")
+    partition = given["partition"]
     if partition is not None and not isinstance(partition, str):
         raise InputTypeError(f'partition must be a partition name, "auto" or None, got {type(partition).__name__} {partition!r}.')
+    cores_per_worker, n_cores = given["cores_per_worker"], given["n_cores"]
     if cores_per_worker is not None and n_cores is not None and cores_per_worker != n_cores:
         raise InputError(
             f"cores_per_worker={cores_per_worker!r} and its ACME alias n_cores={n_cores!r} disagree; pass only one."
         )
-    for name, value in (("interactive", interactive), ("start_client", start_client)):
-        if not isinstance(value, bool):
-            raise InputTypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}.")
-    if mem_per_worker in (None, "auto"):
-        mem_per_worker = site.mem_per_worker
-    if mem_per_worker is not None and not isinstance(mem_per_worker, (str, int)) or isinstance(mem_per_worker, bool):
-        raise InputTypeError(f'mem_per_worker must be a size like "2GB", "auto" or None, got {type(mem_per_worker).__name__} {mem_per_worker!r}.')
-    n_workers = _count("n_workers", _given(n_workers, site.n_workers, 1), 1)
-    n_workers_startup = _count("n_workers_startup", _given(n_workers_startup, site.n_workers_startup, 1), 0)
+    memory = given["mem_per_worker"]
+    if memory is None and site.mem_per_worker is not None:
+        memory = CHECKS["mem_per_worker"](site.mem_per_worker)
+    n_workers = _given(given["n_workers"], site.n_workers and CHECKS["n_workers"](site.n_workers), 1)
+    n_workers_startup = _given(given["n_workers_startup"], site.n_workers_startup, 1)
     if n_workers_startup > n_workers:
         raise InputError(
             f"n_workers_startup={n_workers_startup} exceeds n_workers={n_workers}: the setup could never "
             f"see that many workers. Pass n_workers_startup <= n_workers."
         )
+    container_runtime = given["container_runtime"]
     if container_runtime not in CONTAINER_RUNTIMES:
         raise InputError(f"container_runtime must be one of {', '.join(map(repr, CONTAINER_RUNTIMES))}, got {container_runtime!r}.")
-    image = _given(container_image, site.container_image, None)
+    image = _given(given["container_image"], site.container_image, None)
     if image is not None:
         if not isinstance(image, str) or not image:
             raise InputTypeError(f"container_image must be the path or URI of an Apptainer image, got {image!r}.")
@@ -113,28 +135,30 @@ def resolve_request(
                 f"container_image {image!r} does not exist. Pass the path of a .sif image on a file system "
                 f"the compute nodes share, or a URI such as docker://ghcr.io/dask/dask:latest."
             )
+    security = given["security"]
     if not (isinstance(security, bool) or hasattr(security, "get_tls_config_for_role")):
         raise InputTypeError(f"security must be True, False or a distributed.Security, got {type(security).__name__}.")
+    walltime = given["walltime"]
     if walltime is not None and not isinstance(walltime, str):
         raise InputTypeError(f'walltime must be a string like "02:00:00" or None, got {type(walltime).__name__} {walltime!r}.')
-    options = _mapping("scheduler_options", scheduler_options)
+    options = _mapping("scheduler_options", given["scheduler_options"])
     extra_kwargs = _mapping("cluster_kwargs", cluster_kwargs)
     return JobRequest(
         scheduler=scheduler,
         partition=_given(partition, site.partition, None),
         n_workers=n_workers,
-        mem_per_worker_bytes=None if mem_per_worker is None else parse_size(mem_per_worker),
-        cores_per_worker=_count("cores_per_worker", _given(cores_per_worker, n_cores, site.cores_per_worker, 1), 1),
-        processes_per_worker=_count("processes_per_worker", processes_per_worker, 1),
+        mem_per_worker_bytes=memory,
+        cores_per_worker=check_count("cores_per_worker", _given(cores_per_worker, n_cores, site.cores_per_worker, 1), 1),
+        processes_per_worker=given["processes_per_worker"],
         n_workers_startup=n_workers_startup,
-        timeout_s=_seconds("timeout", _given(timeout, site.timeout, 60)),
-        interactive=interactive,
-        interactive_wait_s=_seconds("interactive_wait", _given(interactive_wait, site.interactive_wait, 60)),
-        start_client=start_client,
+        timeout_s=check_seconds("timeout", _given(given["timeout"], site.timeout, 60)),
+        interactive=given["interactive"],
+        interactive_wait_s=check_seconds("interactive_wait", _given(given["interactive_wait"], site.interactive_wait, 60)),
+        start_client=given["start_client"],
         walltime=_given(walltime, site.walltime, None),
-        mem_cushion_bytes=_cushion(_given(mem_cushion, site.mem_cushion, DEFAULT_MEM_CUSHION)),
-        job_extra=site.job_extra + _job_extra(job_extra, scheduler),
-        worker_extra_args=site.worker_extra_args + _words("worker_extra_args", worker_extra_args),
+        mem_cushion_bytes=_cushion(_given(given["mem_cushion"], site.mem_cushion, DEFAULT_MEM_CUSHION)),
+        job_extra=site.job_extra + _job_extra(given["job_extra"], scheduler),
+        worker_extra_args=site.worker_extra_args + _words("worker_extra_args", given["worker_extra_args"]),
         scheduler_options=MappingProxyType({**site.scheduler_options, **options}),
         container_image=image,
         container_runtime=container_runtime,
@@ -149,20 +173,6 @@ def resolve_request(
 
 def _given(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
-
-
-def _count(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or int(value) != value:
-        raise InputTypeError(f"{name} must be an integer >= {minimum}, got {type(value).__name__} {value!r}.")
-    if value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _seconds(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise InputError(f"{name} must be a number of seconds >= 0, got {value!r}.")
-    return float(value)
 
 
 def _cushion(value: Any) -> int:

@@ -20,7 +20,8 @@ from distributed.core import Status
 from .allocation import JobResources
 from ..errors import ClusterError
 from .request import JobRequest
-from .partitions import format_size, run_command
+from ..core.units import format_size
+from .partitions import run_command
 from ..prompt import ask_within, ask_yes_no, interactive_terminal
 
 logger = logging.getLogger(__name__)

@@ -1,20 +1,26 @@
 """Check ParallelMap's keywords once and turn them into a frozen :class:`Options`.
 
-The only reader of those keywords. Every rejected value gets an error that says
-what was expected and what came in. No I/O, no clusters.
+The only reader of those keywords. Each keyword is declared once, in
+:data:`CHECKS`: its default, its checker (shared with ``slurm_cluster_setup``
+through ``core.checks``) and the group that reads it. :class:`Options` groups
+the checked values by who reads them: :class:`OutputSpec` (the storage),
+:class:`RunSpec` (one run of the calls), :class:`ClusterSpec` (the session's
+client) and :class:`LogSpec` (the run's logging). No I/O beyond looking at what
+already exists at a given path; no clusters.
 """
 
 from __future__ import annotations
 
-import numbers
+import functools
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import AcmeLikeWarning, InputError, InputTypeError
+from .checks import Keyword, check_choice, check_count, check_flag, check_path, check_seconds, check_size, got
 from .stacking import StackSpec, parse_stack
+
 
 @dataclass(frozen=True, slots=True)
 class OutputSpec:
@@ -23,6 +29,8 @@ class OutputSpec:
     mode: Literal["memory", "hdf5", "pickle"]
     single_file: bool
     stack: StackSpec | None
+    output_dir: str | None = None
+    cleanup_threshold_days: float | None = None
 
     @property
     def on_disk(self) -> bool:
@@ -30,188 +38,133 @@ class OutputSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class RunSpec:
+    """How one run makes its calls: how many, in which batches, how often to retry, which seed."""
+
+    n_inputs: int | str = "auto"
+    batch_size: int | str = "auto"
+    rerun: str = "missing"
+    retries: int = 0
+    worker_retries: int = 2
+    seed: int | None = None
+    dryrun: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSpec:
+    """Which client runs the calls, or what cluster to start (read once per session)."""
+
+    client: Any = None
+    n_workers: int | str = "auto"
+    mem_per_worker: int | None = None  # bytes; None: "auto"
+    partition: str = "auto"
+    setup_timeout: float = 60.0
+    setup_interactive: bool = True
+    stop_client: bool | str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class LogSpec:
+    """How much to say, and where to write it down."""
+
+    verbose: bool | None = None
+    logfile: bool | str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Options:
-    """Every ParallelMap keyword, checked; values that need I/O to resolve stay symbolic."""
+    """Every ParallelMap keyword, checked, grouped by who reads it."""
 
     output: OutputSpec
-    output_dir: str | None
-    n_workers: int | str
-    mem_per_worker: str | None
-    stop_client: bool | str
-    verbose: bool | None
-    logfile: bool | str | None
-    client: Any
-    dryrun: bool
-    setup_interactive: bool
-    cleanup_threshold_days: float | None
-    partition: str
-    setup_timeout: float
-    batch_size: int | str
-    rerun: str
-    retries: int
-    worker_retries: int
-    seed: int | None
-
-    @property
-    def write_worker_results(self) -> bool:
-        return self.output.on_disk
+    run: RunSpec
+    cluster: ClusterSpec
+    log: LogSpec
 
 
-def _type_name(value: Any) -> str:
-    return type(value).__name__
+# -- the checkers of ParallelMap's own keywords ----------------------------------------------
 
 
-def resolve_options(
-    *,
-    write_worker_results: Any = True,
-    output_dir: Any = None,
-    n_workers: Any = "auto",
-    mem_per_worker: Any = "auto",
-    stop_client: Any = "auto",
-    verbose: Any = None,
-    logfile: Any = None,
-    client: Any = None,
-    result_shape: Any = None,
-    result_dtype: Any = "float",
-    single_file: Any = False,
-    write_pickle: Any = False,
-    dryrun: Any = False,
-    setup_interactive: Any = True,
-    cleanup_threshold_days: Any = None,
-    partition: Any = "auto",
-    setup_timeout: Any = 60,
-    batch_size: Any = "auto",
-    rerun: Any = "missing",
-    retries: Any = 0,
-    worker_retries: Any = 2,
-    seed: Any = None,
-) -> Options:
-    """Validate ParallelMap's keywords and return them as one frozen value."""
-    for name, value in (
-        ("write_worker_results", write_worker_results),
-        ("single_file", single_file),
-        ("write_pickle", write_pickle),
-        ("dryrun", dryrun),
-        ("setup_interactive", setup_interactive),
-    ):
-        if not isinstance(value, bool):
-            raise InputTypeError(f"{name} must be True or False, got {_type_name(value)} {value!r}.")
-    output = _output_spec(write_worker_results, result_shape, result_dtype, single_file, write_pickle)
-    if cleanup_threshold_days is not None and (
-        isinstance(cleanup_threshold_days, bool)
-        or not isinstance(cleanup_threshold_days, numbers.Real)
-        or not cleanup_threshold_days >= 0
-    ):
-        raise InputError(
-            f"cleanup_threshold_days must be None or a number of days >= 0 (0 removes every earlier "
-            f"ACME_* run directory), got {cleanup_threshold_days!r}."
-        )
-    if not isinstance(partition, str):
-        raise InputTypeError(f'partition must be "auto" or the name of a SLURM partition, got {_type_name(partition)} {partition!r}.')
-    if isinstance(setup_timeout, bool) or not isinstance(setup_timeout, numbers.Real) or not setup_timeout >= 0:
-        raise InputError(f"setup_timeout must be a number of seconds >= 0, got {setup_timeout!r}.")
-    if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise InputError(f'batch_size must be "auto" or a positive integer (calls per task), got {batch_size!r}.')
-    if rerun not in ("missing", "all"):
-        raise InputError(f'rerun must be "missing" (calls without a valid result) or "all", got {rerun!r}.')
-    for name, value in (("retries", retries), ("worker_retries", worker_retries)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InputError(f"{name} must be an integer >= 0, got {value!r}.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise InputError(f"seed must be None or an integer >= 0, got {seed!r}.")
-    if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
-        raise InputTypeError(
-            f"output_dir must be None or a path (str or pathlib.Path), got {_type_name(output_dir)} {output_dir!r}."
-        )
-    if n_workers != "auto":
-        if isinstance(n_workers, str):
-            raise InputError(f'n_workers must be "auto" or a positive integer, got {n_workers!r}.')
-        if isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Real):
-            raise InputTypeError(
-                f'n_workers must be "auto" or a positive integer, got {_type_name(n_workers)} {n_workers!r}.'
-            )
-        if int(n_workers) != n_workers or n_workers < 1:
-            raise InputError(f'n_workers must be "auto" or a positive integer, got {n_workers!r}.')
-        n_workers = int(n_workers)
-    if mem_per_worker == "auto" or mem_per_worker is None:
-        mem_per_worker = None
-    elif not isinstance(mem_per_worker, str):
-        raise InputTypeError(
-            f'mem_per_worker must be "auto" or a size like "2GB", got {_type_name(mem_per_worker)} {mem_per_worker!r}.'
-        )
-    else:
-        _check_memory(mem_per_worker)
-    if isinstance(stop_client, str):
-        if stop_client != "auto":
-            raise InputError(f'stop_client must be "auto", True or False, got {stop_client!r}.')
-    elif not isinstance(stop_client, bool):
-        raise InputTypeError(
-            f'stop_client must be "auto", True or False, got {_type_name(stop_client)} {stop_client!r}.'
-        )
-    if verbose is not None and not isinstance(verbose, bool):
-        raise InputTypeError(f"verbose must be None, True or False, got {_type_name(verbose)} {verbose!r}.")
-    if logfile is not None and not isinstance(logfile, (bool, str, os.PathLike)):
-        raise InputTypeError(
-            f"logfile must be None, True, False or a file name, got {_type_name(logfile)} {logfile!r}."
-        )
-    if isinstance(logfile, (str, os.PathLike)):
-        path = Path(logfile).expanduser()
-        if path.is_dir():
-            raise InputError(f"logfile must be None, True, False or a file name, but {path} is a directory.")
-        logfile = str(path.absolute())
-    if client is not None and not _is_dask_client(client):
-        raise InputTypeError(f"client must be a dask distributed Client or None, got {_type_name(client)}.")
-    return Options(
-        output=output,
-        output_dir=None if output_dir is None else os.fspath(output_dir),
-        n_workers=n_workers,
-        mem_per_worker=mem_per_worker,
-        stop_client=stop_client,
-        verbose=verbose,
-        logfile=logfile,
-        client=client,
-        dryrun=dryrun,
-        setup_interactive=setup_interactive,
-        cleanup_threshold_days=None if cleanup_threshold_days is None else float(cleanup_threshold_days),
-        partition=partition,
-        setup_timeout=float(setup_timeout),
-        batch_size=batch_size,
-        rerun=rerun,
-        retries=retries,
-        worker_retries=worker_retries,
-        seed=seed,
+def _optional_flag(name: str, value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise InputTypeError(f"{name} must be None, True or False, got {got(value, typed=True)}. Pass {name}=True for debug detail, False for warnings only.")
+
+
+def _stop_client(value: Any) -> bool | str:
+    if isinstance(value, bool) or (isinstance(value, str) and value == "auto"):
+        return value
+    error = InputError if isinstance(value, str) else InputTypeError
+    raise error(
+        f'stop_client must be "auto", True or False, got {got(value, typed=not isinstance(value, str))}. "auto" closes only a cluster '
+        f"ParallelMap started; pass stop_client=False to keep it for the next run."
     )
 
 
-def _output_spec(
-    write_worker_results: bool, result_shape: Any, result_dtype: Any, single_file: bool, write_pickle: bool
-) -> OutputSpec:
-    if write_pickle and single_file:
-        raise InputError(
-            "write_pickle=True cannot be combined with single_file=True: pickles are one file per "
-            "call. Choose one of them (single_file stores values HDF5 cannot hold as pickled bytes)."
+def _output_dir(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or isinstance(os.fspath(value), bytes):
+        raise InputTypeError(
+            f"output_dir must be None or a path (str or pathlib.Path), got {got(value, typed=True)}. Pass e.g. output_dir='results'."
         )
-    stack = parse_stack(result_shape, result_dtype, in_memory=not write_worker_results)
-    if not write_worker_results:
-        for name, asked in (("single_file", single_file), ("write_pickle", write_pickle)):
-            if asked:
-                warnings.warn(
-                    f"{name}=True has no effect when write_worker_results is False: results are "
-                    f"returned in memory.",
-                    AcmeLikeWarning,
-                    stacklevel=4,
-                )
-        return OutputSpec(mode="memory", single_file=False, stack=stack)
-    if write_pickle:
-        if stack is not None:
-            warnings.warn(
-                "result_shape has no effect with write_pickle=True: each call's return value is "
-                "pickled as it is.",
-                AcmeLikeWarning,
-                stacklevel=4,
-            )
-        return OutputSpec(mode="pickle", single_file=False, stack=None)
-    return OutputSpec(mode="hdf5", single_file=single_file, stack=stack)
+    return str(check_path("output_dir", value, "directory"))
+
+
+def _logfile(value: Any) -> bool | str | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if not isinstance(value, (str, os.PathLike)) or isinstance(os.fspath(value), bytes):
+        raise InputTypeError(f"logfile must be None, True, False or a file name, got {got(value, typed=True)}. Pass e.g. logfile='run.log'.")
+    if os.fspath(value) == "":
+        raise InputError("logfile must be None, True, False or a file name, got the empty string ''. Pass e.g. logfile='run.log', or logfile=True.")
+    return str(check_path("logfile", value, "file"))
+
+
+def _days(value: Any) -> float | None:
+    if value is None:
+        return None
+    import math
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value) or value < 0:
+        error = InputError if isinstance(value, numbers.Real) and not isinstance(value, bool) else InputTypeError
+        fix = f" Pass cleanup_threshold_days={float(value):g}." if isinstance(value, str) and _is_float(value) else " Pass e.g. cleanup_threshold_days=7."
+        raise error(
+            f"cleanup_threshold_days must be None or a number of days >= 0 (0 removes every earlier "
+            f"ACME_* run directory), got {got(value, typed=error is InputTypeError)}.{fix}"
+        )
+    return float(value)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _partition(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InputTypeError(f'partition must be "auto" or the name of a SLURM partition, got {got(value, typed=True)}. Pass e.g. partition="auto".')
+    if not value.strip():
+        raise InputError(f'partition must be "auto" or the name of a SLURM partition, got {value!r}. Pass partition="auto" to let the run choose.')
+    return value
+
+
+def _client(value: Any) -> Any:
+    if value is not None and not _is_dask_client(value):
+        raise InputTypeError(
+            f"client must be a dask distributed Client or None, got {type(value).__name__}. Pass "
+            f"client=distributed.Client(address) to use a running scheduler, or leave it out."
+        )
+    status = getattr(value, "status", "running")
+    if value is not None and status in ("closed", "closing", "failed"):
+        raise InputError(
+            f"client must be a running dask Client, but {value!r} is {status}. Start a new one, or leave "
+            f"client out so that ParallelMap uses the running default client or starts a local cluster."
+        )
+    return value
 
 
 def _is_dask_client(value: Any) -> bool:
@@ -219,12 +172,93 @@ def _is_dask_client(value: Any) -> bool:
     return any(cls.__name__ == "Client" and cls.__module__.startswith("distributed") for cls in type(value).__mro__)
 
 
-def _check_memory(text: str) -> None:
-    from dask.utils import parse_bytes
+def _result_shape(value: Any) -> Any:
+    return value  # checked with the dtype and the output mode in _output_spec
 
-    try:
-        size = parse_bytes(text)
-    except (ValueError, TypeError):
-        size = 0
-    if size <= 0:
-        raise InputError(f'mem_per_worker must be a size like "2GB" or "1500MB", got {text!r}.')
+
+_p = functools.partial
+#: Every ParallelMap keyword: its default, its checker and the group of Options that reads it.
+#: ParallelMap's signature must list exactly these, with these defaults (a test keeps them equal).
+CHECKS: dict[str, Keyword] = {
+    "n_inputs": Keyword("auto", _p(check_count, "n_inputs", minimum=1, auto=True, what="the number of calls"), "run"),
+    "write_worker_results": Keyword(True, _p(check_flag, "write_worker_results"), "output"),
+    "output_dir": Keyword(None, _output_dir, "output"),
+    "n_workers": Keyword("auto", _p(check_count, "n_workers", minimum=1, auto=True, what="workers to start"), "cluster"),
+    "mem_per_worker": Keyword("auto", _p(check_size, "mem_per_worker"), "cluster"),
+    "stop_client": Keyword("auto", _stop_client, "cluster"),
+    "verbose": Keyword(None, _p(_optional_flag, "verbose"), "log"),
+    "logfile": Keyword(None, _logfile, "log"),
+    "client": Keyword(None, _client, "cluster"),
+    "result_shape": Keyword(None, _result_shape, "output"),
+    "result_dtype": Keyword("float", lambda value: value, "output"),
+    "single_file": Keyword(False, _p(check_flag, "single_file"), "output"),
+    "write_pickle": Keyword(False, _p(check_flag, "write_pickle"), "output"),
+    "dryrun": Keyword(False, _p(check_flag, "dryrun"), "run"),
+    "setup_interactive": Keyword(True, _p(check_flag, "setup_interactive"), "cluster"),
+    "cleanup_threshold_days": Keyword(None, _days, "output"),
+    "partition": Keyword("auto", _partition, "cluster"),
+    "setup_timeout": Keyword(60, _p(check_seconds, "setup_timeout"), "cluster"),
+    "batch_size": Keyword("auto", _p(check_count, "batch_size", minimum=1, auto=True, what="calls per task"), "run"),
+    "rerun": Keyword("missing", _p(check_choice, "rerun", choices=("missing", "all"), meaning='"missing": calls without a valid result'), "run"),
+    "retries": Keyword(0, _p(check_count, "retries", minimum=0, what="extra attempts of a call that raises"), "run"),
+    "worker_retries": Keyword(2, _p(check_count, "worker_retries", minimum=0, what="extra attempts of a call whose worker died"), "run"),
+    "seed": Keyword(None, _p(check_count, "seed", minimum=0, none=True), "run"),
+}
+
+
+def resolve_options(**keywords: Any) -> Options:
+    """Check ParallelMap's keywords (any left out take their default) and group them.
+
+    >>> resolve_options(n_workers=2, retries=1).cluster.n_workers
+    2
+    """
+    unknown = set(keywords) - set(CHECKS)
+    if unknown:
+        raise InputTypeError(f"resolve_options got unknown keywords {sorted(unknown)}; known: {sorted(CHECKS)}.")
+    checked = {name: keyword(keywords.get(name, keyword.default)) for name, keyword in CHECKS.items()}
+    groups: dict[str, dict[str, Any]] = {"output": {}, "run": {}, "cluster": {}, "log": {}}
+    for name, keyword in CHECKS.items():
+        groups[keyword.group][name] = checked[name]
+    output = groups["output"]
+    return Options(
+        output=_output_spec(**output),
+        run=RunSpec(**groups["run"]),
+        cluster=ClusterSpec(**groups["cluster"]),
+        log=LogSpec(**groups["log"]),
+    )
+
+
+def _output_spec(
+    write_worker_results: bool,
+    result_shape: Any,
+    result_dtype: Any,
+    single_file: bool,
+    write_pickle: bool,
+    output_dir: str | None,
+    cleanup_threshold_days: float | None,
+) -> OutputSpec:
+    if write_pickle and single_file:
+        raise InputError(
+            "write_pickle=True cannot be combined with single_file=True: pickles are one file per "
+            "call. Choose one of them (single_file stores values HDF5 cannot hold as pickled bytes)."
+        )
+    stack = parse_stack(result_shape, result_dtype, in_memory=not write_worker_results)
+    if stack is None and result_dtype != CHECKS["result_dtype"].default:
+        _warn(f"result_dtype={result_dtype!r} has no effect without result_shape: return values are stored "
+              f"with their own dtype. Pass result_shape=(None, ...) to stack them as {result_dtype!r}.")
+    if not write_worker_results:
+        for name, asked in (("single_file", single_file), ("write_pickle", write_pickle)):
+            if asked:
+                _warn(f"{name}=True has no effect when write_worker_results is False: results are returned in memory.")
+        return OutputSpec(mode="memory", single_file=False, stack=stack)
+    if write_pickle:
+        if stack is not None:
+            _warn("result_shape has no effect with write_pickle=True: each call's return value is pickled as it is.")
+        return OutputSpec("pickle", False, None, output_dir, cleanup_threshold_days)
+    return OutputSpec("hdf5", single_file, stack, output_dir, cleanup_threshold_days)
+
+
+def _warn(message: str) -> None:
+    from .caller import user_stacklevel
+
+    warnings.warn(message, AcmeLikeWarning, stacklevel=user_stacklevel())

@@ -9,7 +9,6 @@ This module knows nothing of files or dask.
 from __future__ import annotations
 
 import inspect
-import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
@@ -17,10 +16,15 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import AcmeLikeWarning, InputError, InputTypeError
-from .values import format_bytes, measure_bytes, summarize
+from .caller import user_stacklevel
+from .checks import check_count
+from .units import format_size
+from .values import measure_bytes, summarize
 
 #: The parameter name through which ``func`` asks for its 0-based call index (ACME's name).
 TASK_ID = "taskID"
+#: Calls above which a run warns that it is too finely cut.
+MANY_CALLS = 10**6
 #: The parameter name through which ``func`` asks for its own random generator.
 RNG = "rng"
 
@@ -78,7 +82,6 @@ class CallPlan:
     template: CallTemplate
     columns: tuple[Sequence[Any], ...]
     shared_names: tuple[str, ...]
-    arg_bytes: Mapping[str, int]
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -116,18 +119,26 @@ def plan_calls(
     if not callable(func):
         raise InputTypeError(
             f"ParallelMap's first argument must be the function to call, got "
-            f"{type(func).__name__} {summarize(func)}."
+            f"{type(func).__name__} {summarize(func)}. Pass the function first: ParallelMap(func, *args, **kwargs)."
         )
     wanted = _check_n_inputs(n_inputs)
     name = function_name(func)
     slots, task_id, rng = _bind(func, name, args, kwargs)
     lengths = {slot.name: _split_length(slot) for slot in slots}
     candidates = {key: length for key, length in lengths.items() if length is not None}
-    n_calls = _count_calls(name, candidates, wanted)
+    n_calls = _count_calls(name, candidates, wanted, slots)
+    if n_calls > MANY_CALLS:
+        warnings.warn(
+            f"{n_calls:,} calls of {name}: every call gets its own task record, journal line and (on "
+            f"disk) file, so planning and bookkeeping alone take minutes and gigabytes at this scale. "
+            f"Give each call a chunk of the work instead, e.g. {n_calls // 1000:,} calls of 1,000 items each.",
+            AcmeLikeWarning,
+            stacklevel=user_stacklevel(),
+        )
     split = [slot for slot in slots if candidates.get(slot.name) == n_calls]
-    arg_bytes = {slot.name: measure_bytes(slot.value) for slot in slots}
+    _warn_labelled(name, slots, n_calls, split)
     if max_arg_bytes is not None:
-        _warn_large(arg_bytes, max_arg_bytes)
+        _warn_large({slot.name: measure_bytes(slot.value) for slot in slots}, max_arg_bytes)
 
     split_ids = {id(slot) for slot in split}
     shared_args: list[Any] = []
@@ -167,7 +178,6 @@ def plan_calls(
         template=template,
         columns=tuple(columns_args + columns_kwargs),
         shared_names=tuple(slot.name for slot in slots if id(slot) not in split_ids),
-        arg_bytes=arg_bytes,
     )
 
 
@@ -181,18 +191,7 @@ def function_name(func: Callable[..., Any]) -> str:
 
 
 def _check_n_inputs(n_inputs: Any) -> int | str:
-    if isinstance(n_inputs, str):
-        if n_inputs == "auto":
-            return "auto"
-        raise InputError(f'n_inputs must be "auto" or a positive integer, got {n_inputs!r}.')
-    if isinstance(n_inputs, bool) or not isinstance(n_inputs, numbers.Real):
-        raise InputTypeError(
-            f'n_inputs must be "auto" or a positive integer, got {type(n_inputs).__name__} '
-            f"{summarize(n_inputs)}."
-        )
-    if not np.isfinite(n_inputs) or int(n_inputs) != n_inputs or n_inputs < 1:
-        raise InputError(f'n_inputs must be "auto" or a positive integer, got {n_inputs!r}.')
-    return int(n_inputs)
+    return check_count("n_inputs", n_inputs, 1, auto=True, what="the number of calls")
 
 
 def _bind(
@@ -279,15 +278,21 @@ def _column(value: Any) -> Sequence[Any]:
     return value
 
 
-def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str) -> int:
+def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str, slots: Sequence[_Slot] = ()) -> int:
     if wanted != "auto":
         return int(wanted)
     lengths = sorted(set(candidates.values()))
     if not lengths:
+        labelled = "".join(
+            f"; {slot.name} is {_labelled_kind(slot.value)}, which ACME passes whole: pass {slot.name}.tolist() to split it"
+            for slot in slots
+            if _labelled_kind(slot.value) is not None
+        )
         raise InputError(
             f"automatic input distribution failed: no argument of {name} is a list, tuple, "
             f"range or 1-D array to split across calls. Pass n_inputs=N to call {name} N times "
-            f"with the same arguments, or pass one of them as a list of per-call values."
+            f"with the same arguments, or pass one of them as a list of per-call values"
+            f"{labelled}."
         )
     if len(lengths) > 1:
         listed = ", ".join(f"{key} has {length} elements" for key, length in candidates.items())
@@ -300,19 +305,50 @@ def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str) ->
     if lengths[0] == 0:
         empty = ", ".join(candidates)
         raise InputError(
-            f"automatic input distribution failed: {empty} {'is' if len(candidates) == 1 else 'are'} empty, "
+            f"automatic input distribution failed: {empty} of {name} {'is' if len(candidates) == 1 else 'are'} empty, "
             f"so there is no call to make. Pass at least one element per call."
         )
     return lengths[0]
+
+
+def _labelled_kind(value: Any) -> str | None:
+    """"a pandas Series" and the like for labelled containers that ACME passes whole, else None."""
+    cls = type(value)
+    root = cls.__module__.split(".")[0]
+    if root == "pandas" and cls.__name__ in ("Series", "DataFrame", "Index"):
+        return f"a pandas {cls.__name__}"
+    if root == "xarray" and cls.__name__ in ("DataArray", "Dataset"):
+        return f"an xarray {cls.__name__}"
+    return None
+
+
+def _warn_labelled(name: str, slots: Sequence[_Slot], n_calls: int, split: Sequence[_Slot]) -> None:
+    """ACME passes a pandas or xarray object whole; say so when its length suggests splitting."""
+    for slot in slots:
+        kind = _labelled_kind(slot.value)
+        if kind is None or slot in split:
+            continue
+        try:
+            length = len(slot.value)
+        except TypeError:
+            continue
+        if length == n_calls:
+            warnings.warn(
+                f"{slot.name} is {kind} of {length} elements, one per call, but ParallelMap passes it whole "
+                f"to every call of {name} (as ACME does). To give each call one element, pass "
+                f"{slot.name}.tolist() (or {slot.name}.to_numpy()).",
+                AcmeLikeWarning,
+                stacklevel=user_stacklevel(),
+            )
 
 
 def _warn_large(arg_bytes: Mapping[str, int], limit: int) -> None:
     for key, size in arg_bytes.items():
         if size > limit:
             warnings.warn(
-                f"argument {key} is {format_bytes(size)}, over the recommended limit of "
-                f"{format_bytes(limit)}. It is sent to every worker once; if that is too slow "
+                f"argument {key} is {format_size(size)}, over the recommended limit of "
+                f"{format_size(limit)}. It is sent to every worker once; if that is too slow "
                 f"or too much memory, let each call load its part from a file instead.",
                 AcmeLikeWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )

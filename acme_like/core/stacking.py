@@ -71,12 +71,38 @@ class StackSpec:
                 f"{_show(self.declared)} declares {shown} for each call (the None axis removed)."
             )
         try:
-            return shaped.astype(self.dtype, casting="same_kind" if self.dtype.kind in "biuf" else "unsafe")
+            cast = shaped.astype(self.dtype, casting="same_kind" if self.dtype.kind in "biuf" else "unsafe")
         except (TypeError, ValueError) as exc:
             raise ShapeMismatch(
                 f"call {index} returned values of dtype {array.dtype}, which cannot be stored as "
                 f"result_dtype {self.dtype}: {exc}"
             ) from None
+        self._check_range(shaped, cast, index)
+        return cast
+
+    def _check_range(self, source: np.ndarray, cast: np.ndarray, index: int) -> None:
+        """Refuse a cast that wraps an integer or overflows a float to inf (rounding is fine)."""
+        if source.size == 0 or source.dtype.kind not in "biuf":
+            return
+        if self.dtype.kind in "iu" and source.dtype.kind in "iu":
+            info = np.iinfo(self.dtype)
+            low, high = source.min(), source.max()
+            if low < info.min or high > info.max:
+                bad = high if high > info.max else low
+                raise ShapeMismatch(
+                    f"call {index} returned {bad}, which result_dtype {self.dtype} cannot hold (it holds "
+                    f"{info.min} to {info.max}; the value would be stored as {np.array(bad).astype(self.dtype)}). "
+                    f"Pass a wider result_dtype, e.g. \"int64\" or \"float64\"."
+                )
+        elif self.dtype.kind == "f" and source.dtype.kind in "biuf":
+            overflow = np.isinf(cast) & np.isfinite(source)
+            if overflow.any():
+                bad = source[overflow].flat[0]
+                raise ShapeMismatch(
+                    f"call {index} returned {bad}, which overflows result_dtype {self.dtype} (largest "
+                    f"{np.finfo(self.dtype).max:g}; it would be stored as inf). Pass a wider result_dtype, "
+                    f"e.g. \"float64\"."
+                )
 
 
 def _reshape_like(array: np.ndarray, want: tuple[int, ...]) -> np.ndarray | None:
@@ -101,44 +127,65 @@ def _show(declared: tuple[Any, ...]) -> str:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
+_FIX = "Pass e.g. result_shape=(None, 3), or (None, np.inf) for values of varying length."
+
+
+def _dtype_name(value: Any) -> str:
+    try:
+        return np.dtype(value).name
+    except TypeError:
+        return "float64"
+
+
 def parse_stack(result_shape: Any, result_dtype: Any, in_memory: bool) -> StackSpec | None:
     """Check ``result_shape``/``result_dtype``; None when no stacking was asked for."""
     if result_shape is None:
         return None
     if not isinstance(result_shape, (tuple, list)):
         raise InputTypeError(
-            f"result_shape must be None or a tuple such as (None, 3), got {type(result_shape).__name__} {result_shape!r}."
+            f"result_shape must be None or a tuple such as (None, 3), got {type(result_shape).__name__} {result_shape!r}. "
+            f"Pass a tuple: result_shape=(None, 3) stacks calls that each return 3 values."
         )
     declared = tuple(result_shape)
     nones = [i for i, d in enumerate(declared) if d is None]
     if len(nones) != 1:
         raise InputError(
             f"result_shape must contain exactly one None (the axis along which calls are stacked), "
-            f"got {declared!r} with {len(nones)}."
+            f"got {declared!r} with {len(nones)}. Pass e.g. result_shape=(None, 3): one None, then the shape "
+            f"of one call's value."
         )
     for d in declared:
         if d is None:
             continue
         if isinstance(d, bool) or not isinstance(d, numbers.Real):
-            raise InputError(f"result_shape must hold only None, non-negative integers and np.inf, got {d!r} in {declared!r}.")
+            raise InputError(f"result_shape must hold only None, non-negative integers and np.inf, got {d!r} in {declared!r}. {_FIX}")
         if not math.isinf(d) and (math.isnan(d) or d < 0 or int(d) != d):
-            raise InputError(f"result_shape must hold only None, non-negative integers and np.inf, got {d!r} in {declared!r}.")
+            raise InputError(f"result_shape must hold only None, non-negative integers and np.inf, got {d!r} in {declared!r}. {_FIX}")
     infs = [i for i, d in enumerate(declared) if d is not None and math.isinf(d)]
     if any(declared[i] < 0 for i in infs):
-        raise InputError(f"result_shape may use np.inf (unlimited), not -np.inf, got {declared!r}.")
+        raise InputError(f"result_shape may use np.inf (unlimited), not -np.inf, got {declared!r}. {_FIX}")
     if len(infs) > 1:
-        raise InputError(f"result_shape may have at most one unlimited axis (np.inf), got {declared!r}.")
+        raise InputError(f"result_shape may have at most one unlimited axis (np.inf), got {declared!r}. Pass the sizes of the other axes.")
     if infs and in_memory:
         raise InputError(
             "result_shape with np.inf (an unlimited axis) needs results on disk: pass "
             "write_worker_results=True, or give that axis its size."
         )
     if not isinstance(result_dtype, str):
-        raise InputTypeError(f'result_dtype must be a NumPy dtype name such as "float32", got {type(result_dtype).__name__} {result_dtype!r}.')
+        raise InputTypeError(
+            f'result_dtype must be a NumPy dtype name such as "float32", got {type(result_dtype).__name__} {result_dtype!r}. '
+            f"Pass its name: result_dtype={_dtype_name(result_dtype)!r}."
+        )
     try:
         dtype = np.dtype(result_dtype)
     except TypeError:
-        raise InputError(f'result_dtype must be a NumPy dtype name such as "float32", got {result_dtype!r}.') from None
+        raise InputError(
+            f'result_dtype must be a NumPy dtype name such as "float32", got {result_dtype!r}. Pass e.g. '
+            f'result_dtype="float64", "int32" or "complex64".'
+        ) from None
     if dtype.kind not in "biufc":
-        raise InputError(f"result_dtype must be a numeric or boolean dtype to stack results, got {result_dtype!r} ({dtype}).")
+        raise InputError(
+            f"result_dtype must be a numeric or boolean dtype to stack results, got {result_dtype!r} ({dtype}). "
+            f"Pass e.g. result_dtype=\"float64\", or leave result_shape out to store each call's values as they are."
+        )
     return StackSpec(declared=declared, axis=nones[0], inf_axis=infs[0] if infs else None, dtype=dtype)

@@ -40,15 +40,6 @@ def measure_bytes(value: Any, _budget: list[int] | None = None) -> int:
         return 0
 
 
-def format_bytes(n: float) -> str:
-    """``1536`` -> ``'1.5 kB'``; decimal units as dask prints them."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover
-
-
 def summarize(value: Any) -> str:
     """A short repr: arrays by shape and dtype, long values cut."""
     if isinstance(value, np.ndarray) and value.size > 4:

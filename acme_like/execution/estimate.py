@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.plan import CallPlan
-from ..core.values import format_bytes, measure_bytes
+from ..core.units import format_size
+from ..core.values import measure_bytes
 from ..storage.layout import OutputLayout
 from .worker import CallContext, run_call
 
@@ -48,14 +49,14 @@ class Estimate:
         lines = [
             f"Dry run of {self.func_name}: {len(self.sample_indices)} of {self.n_calls} calls run here (calls {sample}).",
             f"  per call: {_seconds(self.seconds_per_call)} on average ({_seconds(self.max_seconds_per_call)} at most), "
-            f"peak memory {format_bytes(self.peak_bytes_per_call)}, output {format_bytes(self.output_bytes_per_call)}",
+            f"peak memory {format_size(self.peak_bytes_per_call)}, output {format_size(self.output_bytes_per_call)}",
             f"  forecast for all {self.n_calls} calls on {self.n_workers} workers: about "
             f"{_seconds(self.wall_seconds)} of computing",
         ]
         if self.n_files:
-            lines.append(f"  on disk: about {format_bytes(self.disk_bytes)} in {self.n_files} files")
+            lines.append(f"  on disk: about {format_size(self.disk_bytes)} in {self.n_files} files")
         else:
-            lines.append(f"  returned to this process: about {format_bytes(self.memory_bytes)}")
+            lines.append(f"  returned to this process: about {format_size(self.memory_bytes)}")
         return "\n".join(lines)
 
 

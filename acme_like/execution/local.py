@@ -16,6 +16,7 @@ import dask
 from distributed import Client, LocalCluster
 
 from ..errors import ClusterError, InputTypeError
+from .main_script import guard_advice, spawn_without_script
 from .tuning import drop_leaked_malloc_trim, own_cluster_config
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def running_client() -> Client | None:
 def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Client:
     """Start a LocalCluster of ``n_workers`` one-thread worker processes, bound to localhost."""
     drop_leaked_malloc_trim()
+    spawn_without_script()
     try:
         with dask.config.set(own_cluster_config()):
             cluster = LocalCluster(
@@ -72,11 +74,7 @@ def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Cli
             )
     except RuntimeError as exc:
         if "bootstrapping phase" in str(exc) or "freeze_support" in str(exc):
-            raise ClusterError(
-                "could not start local worker processes: the calling script has no "
-                '`if __name__ == "__main__":` block. Put the code that creates ParallelMap '
-                "under that block (worker processes import the script)."
-            ) from exc
+            raise ClusterError(guard_advice()) from None
         raise
     client = Client(cluster)
     logger.info(

@@ -27,6 +27,7 @@ from ..storage.results import RunResult, collect_results
 from .importpath import send_caller_path
 from .local import count_workers, workers_are_local
 from .progress import Progress
+from .source_lines import fill_source
 from .tasks import run_on_client, run_sequential
 from .worker import CallContext
 
@@ -50,23 +51,23 @@ def run_map(
     exception propagates unchanged). ``label`` names the progress bar (default: the
     function's name).
     """
-    if layout is not None and options.output_dir is None:
-        tidy_earlier_runs(layout.run_dir.parent, options.cleanup_threshold_days, keep=layout.run_dir)
+    if layout is not None and options.output.output_dir is None:
+        tidy_earlier_runs(layout.run_dir.parent, options.output.cleanup_threshold_days, keep=layout.run_dir)
     todo: Sequence[int] = range(plan.n_calls)
     done: Mapping[int, TaskOutcome] = {}
     journal = None
-    entropy = options.seed
+    entropy = options.run.seed
     if layout is not None:
         layout.check_free()
         digests = call_digests(plan)
         signature = run_signature(func_name, options.output)
-        resume = plan_resume(layout, digests, signature, options.rerun, options.seed, options.output.single_file)
+        resume = plan_resume(layout, digests, signature, options.run.rerun, options.run.seed, options.output.single_file)
         todo, done, entropy = resume.todo, resume.done, resume.seed_entropy
         if done or resume.damaged or resume.n_failed_before:
             log.info("%s", resume.summary(plan.n_calls))
         layout.create()
         write_manifest(layout, {**signature, "seed_entropy": entropy, "n_calls": plan.n_calls})
-        journal = Journal(layout, digests, fresh=options.rerun == "all")
+        journal = Journal(layout, digests, fresh=options.run.rerun == "all")
     elif entropy is None and plan.template.rng:
         entropy = int(np.random.SeedSequence().entropy)
     context = call_context(func, plan, options, layout, entropy)
@@ -75,8 +76,19 @@ def run_map(
     finally:
         if journal is not None:
             journal.close()
+    new = {index: _with_source(outcome, func) for index, outcome in new.items()}
     outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
     return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit())
+
+
+def _with_source(outcome: TaskOutcome, func: Callable[..., Any]) -> TaskOutcome:
+    """The outcome with the source lines the worker could not read filled in (functions from
+    a script's ``__main__`` or a notebook cell travel without their file)."""
+    failure = outcome.failure
+    if failure is None or "<dynamic-code>" not in failure.traceback:
+        return outcome
+    failure = dataclasses.replace(failure, traceback=fill_source(failure.traceback, func))
+    return dataclasses.replace(outcome, failure=failure)
 
 
 def call_context(
@@ -93,7 +105,7 @@ def call_context(
         layout,
         fmt="pickle" if output.mode == "pickle" else "hdf5",
         stack=output.stack,
-        retries=options.retries,
+        retries=options.run.retries,
     )
 
 
@@ -120,7 +132,7 @@ def _execute(
     if not todo:
         return {}
     record = None if journal is None else journal.record
-    show = options.verbose is not False
+    show = options.log.verbose is not False
     if connect is None:
         log.info("Running %d calls of %s one by one in this process (debug mode)", len(todo), func_name)
         with Progress(len(todo), label, show) as progress:
@@ -137,10 +149,10 @@ def _execute(
             plan,
             todo,
             progress,
-            batch_size=options.batch_size,
+            batch_size=options.run.batch_size,
             n_workers=n_workers,
             record=record,
-            lost_retries=options.worker_retries,
+            lost_retries=options.run.worker_retries,
             share_arrays=workers_are_local(client),
         )
     return {o.index: o for o in outcomes}

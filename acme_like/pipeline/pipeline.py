@@ -25,7 +25,7 @@ from ..core.schema import parse_schema
 from ..errors import InputError, InputTypeError, PipelineError
 from .prepare import prepare_stage, stage_items
 from .stage import Stage
-from .running import StagePreview, preview_stage, run_stage, verify_stage
+from .running import StagePreview, measure_one_call, preview_stage, run_stage, verify_stage
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +66,11 @@ class Pipeline:
                 f"Pipeline got unknown keywords {unknown}; it takes the cluster keywords {list(CLUSTER_KEYWORDS)} "
                 f"and verbose. Give stage keywords (output modes, retries, ...) to pipe.stage(...)."
             )
+        from ..core.options import resolve_options
+
         self.workspace = Path(workspace).expanduser().absolute()
         self.verbose = verbose
-        self.cluster = dict(cluster)
+        self.cluster = resolve_options(**cluster).cluster  # checked as ParallelMap checks them
         self.stages: list[Stage] = []
 
     def stage(
@@ -140,14 +142,13 @@ class Pipeline:
         switches = self._switches(active)
         from ..session import Session
 
-        session = Session(
-            self.cluster.get("client"), self.cluster.get("n_workers", "auto"),
-            _memory(self.cluster.get("mem_per_worker", "auto")), self.cluster.get("stop_client", "auto"),
-        )
+        current: list[Any] = []  # the stage about to run: batch workers are sized from one of its calls
+        session = Session(self.cluster, measure=lambda: measure_one_call(current[-1]))
         failed: dict[str, list[str]] = {}
         try:
             for stage in self.stages:
                 prepared = prepare_stage(stage, self)
+                current.append(prepared)
                 if switches[stage.name]:
                     result = run_stage(prepared, session, self.verbose)
                 else:
@@ -212,6 +213,4 @@ def _check_schemas(upstream: Stage, stage: Stage) -> None:
         )
 
 
-def _memory(value: Any) -> Any:
-    return None if value == "auto" else value
 

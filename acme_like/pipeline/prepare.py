@@ -64,7 +64,7 @@ def prepare_stage(stage: "Stage", pipeline: "Pipeline", items_of: Callable[["Sta
     options = resolve_options(output_dir=str(pipeline.workspace / stage.name), verbose=pipeline.verbose, **keywords)
     plan = plan_calls(func, args, kwargs, n_inputs)
     func_name = function_name(stage.func)
-    layout = OutputLayout.for_run(options.output_dir, func_name) if options.output.on_disk else None
+    layout = OutputLayout.for_run(options.output.output_dir, func_name) if options.output.on_disk else None
     return PreparedStage(stage.name, func, func_name, plan, options, layout)
 
 

@@ -28,7 +28,7 @@ def run_stage(prepared: PreparedStage, session: "Session", verbose: bool | None)
     """Run what is missing or stale in the stage, on the session's client."""
     from ..execution.run import run_map
 
-    logfile = log_path(prepared.options.logfile, prepared.layout, prepared.func_name)
+    logfile = log_path(prepared.options.log.logfile, prepared.layout, prepared.func_name)
     with run_logging(verbose, logfile) as log:
         log.info("Stage %s: %d calls of %s", prepared.name, prepared.plan.n_calls, prepared.func_name)
         result = run_map(
@@ -38,6 +38,18 @@ def run_stage(prepared: PreparedStage, session: "Session", verbose: bool | None)
         if result.ok:
             result.describe(log)
     return result
+
+
+def measure_one_call(prepared: PreparedStage) -> tuple[float, float]:
+    """Seconds and peak bytes of one sampled call of the stage, run here (sizes batch workers)."""
+    from ..execution.estimate import estimate_run
+    from ..execution.run import call_context
+
+    estimate = estimate_run(
+        call_context(prepared.func, prepared.plan, prepared.options, prepared.layout, prepared.options.run.seed),
+        prepared.plan, prepared.func_name, 1, files_per_call=1, fixed_files=1, n_samples=1,
+    )
+    return estimate.seconds_per_call, float(estimate.peak_bytes_per_call)
 
 
 def verify_stage(prepared: PreparedStage) -> RunResult:
@@ -51,7 +63,7 @@ def verify_stage(prepared: PreparedStage) -> RunResult:
     output = prepared.options.output
     resume = plan_resume(
         layout, call_digests(prepared.plan), run_signature(prepared.func_name, output), "missing",
-        prepared.options.seed, output.single_file,
+        prepared.options.run.seed, output.single_file,
     )
     if resume.todo:
         shown = ", ".join(map(str, resume.todo[:10])) + (f" and {len(resume.todo) - 10} more" if len(resume.todo) > 10 else "")

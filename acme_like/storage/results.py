@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from ..core.options import OutputSpec
 from ..core.outcome import CallFailure, PayloadRef, TaskOutcome
+from ..core.caller import user_stacklevel
 from ..errors import AcmeLikeWarning
 from .container import build_container, stack_in_memory
 from .failures import write_failures
@@ -77,7 +78,7 @@ def collect_results(
                     f"pickled instead: calls {_list_indices(pickled)}. The container lists them in its "
                     f"attribute pickled_calls.",
                     AcmeLikeWarning,
-                    stacklevel=5,
+                    stacklevel=user_stacklevel(),
                 )
         if output.single_file:
             returned: Any = [container]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import funcs
-from acme_like import InputError, TaskError, read_payload
+from acme_like import TaskError, read_payload
 
 pytestmark = pytest.mark.integration
 
@@ -81,6 +81,22 @@ def test_a_call_that_does_not_fit_the_shape_fails_alone(backend):
         data = h5["result_0"][()]
     np.testing.assert_array_equal(data[[0, 2]], [[0, 1, 2], [0, 1, 2]])
     assert np.isnan(data[1]).all()
+
+
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_a_value_the_stacked_dtype_would_wrap_fails_its_call_alone(backend, on_disk):
+    where = {"output_dir": "int8"} if on_disk else {"write_worker_results": False}
+    if backend.name == "debug":
+        with pytest.raises(ValueError, match=r"call 1 returned 1000000, which result_dtype int8 cannot hold"):
+            backend.run(funcs.square, [10, 1000, 3], result_shape=(None,), result_dtype="int8", **where)
+        return
+    with pytest.raises(TaskError) as caught:
+        backend.run(funcs.square, [10, 1000, 3], result_shape=(None,), result_dtype="int8", **where)
+    assert caught.value.failed_indices == [1]
+    assert "call 1 returned 1000000, which result_dtype int8 cannot hold (it holds -128 to 127; the value would be stored as 64)" in str(caught.value)
+    # Rounding is no overflow: float16 keeps 0.1 as its nearest value.
+    _, values = backend.run(funcs.square, [0.1, 2.0], result_shape=(None,), result_dtype="float16", write_worker_results=False)
+    np.testing.assert_array_equal(values, np.array([0.01, 4.0], dtype=np.float16))
 
 
 def test_in_memory_stacking_returns_one_array_or_acmes_flat_list(backend):

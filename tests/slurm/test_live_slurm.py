@@ -79,7 +79,7 @@ def test_auto_partition_takes_the_smallest_one_that_holds_the_estimate(empty_que
 @pytest.mark.parametrize(
     "arguments, error, message",
     [
-        ({"mem_per_worker": "64GB"}, InputError, r"partition 'small' cannot satisfy mem_per_worker=59\.6 GiB"),
+        ({"mem_per_worker": "64GB"}, InputError, r"partition 'small' cannot satisfy mem_per_worker=64 GB"),
         ({"job_extra": ["--mem=3G"]}, ClusterError, r"refused the worker job: .*Memory required by task is not available"),
     ],
     ids=["more-than-any-node", "refused-by-sbatch"],

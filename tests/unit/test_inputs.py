@@ -8,6 +8,8 @@ import inspect
 import numpy as np
 import pytest
 
+import funcs
+
 from acme_like import InputError, ParallelMap
 from acme_like.core.plan import plan_calls
 
@@ -128,10 +130,10 @@ def test_arguments_the_function_cannot_take(args, kwargs, match):
 @pytest.mark.parametrize(
     "n_inputs, error, match",
     [
-        ("many", ValueError, r'n_inputs must be "auto" or a positive integer, got \'many\''),
-        (0, ValueError, r"got 0\."),
+        ("many", ValueError, r'n_inputs must be "auto" or an integer >= 1 \(the number of calls\), got \'many\''),
+        (0, ValueError, r"got 0\. Pass n_inputs=1 or more\."),
         (-3, ValueError, r"got -3\."),
-        (2.5, ValueError, r"got 2\.5\."),
+        (2.5, ValueError, r"got 2\.5\. Pass a whole number such as n_inputs=2\."),
         (True, TypeError, r"got bool True"),
         ({}, TypeError, r"got dict \{\}"),
     ],
@@ -154,7 +156,7 @@ def test_large_arguments_are_named_in_a_warning():
     class Small(ParallelMap):
         _maxArgSize = 1  # MB
 
-    with pytest.warns(UserWarning, match=r"argument y is 2\.0 MB, over the recommended limit of 1\.0 MB"):
+    with pytest.warns(UserWarning, match=r"argument y is 2 MB, over the recommended limit of 1 MB"):
         Small(f, [1, 2], np.zeros((500, 500)), write_worker_results=False)
 
 
@@ -170,5 +172,57 @@ def test_task_id_before_other_parameters_does_not_collide():
 
 
 def test_empty_lists_mean_no_calls_and_say_so():
-    with pytest.raises(InputError, match=r"x is empty, so there is no call to make"):
+    with pytest.raises(InputError, match=r"x of [a-z_]+ is empty, so there is no call to make"):
         plan_calls(f, ([], 1), {})
+
+
+def test_a_pandas_series_as_long_as_the_calls_is_passed_whole_with_a_warning_naming_tolist():
+    pd = pytest.importorskip("pandas")
+    series = pd.Series([10, 20, 30])
+    with pytest.warns(UserWarning, match=r"y is a pandas Series of 3 elements, one per call, but ParallelMap passes it whole.*y\.tolist\(\)") as caught:
+        pmap = ParallelMap(funcs.add, [1, 2, 3], series, write_worker_results=False)
+    assert caught[0].filename == __file__
+    assert [list(args[1]) for args, _ in (pmap.plan.call_arguments(i) for i in range(3))] == [[10, 20, 30]] * 3
+    frame = pd.DataFrame({"a": [1, 2, 3]})
+    with pytest.warns(UserWarning, match=r"z is a pandas DataFrame of 3 elements"):
+        ParallelMap(funcs.add, [1, 2, 3], 0, z=frame, write_worker_results=False)
+    with pytest.warns(UserWarning, match=r"y is a pandas Series"):
+        ParallelMap(funcs.add, [1, 2, 3], frame["a"], write_worker_results=False)
+
+
+def test_an_xarray_dataarray_as_long_as_the_calls_is_passed_whole_with_a_warning():
+    xr = pytest.importorskip("xarray")
+    with pytest.warns(UserWarning, match=r"y is an xarray DataArray of 2 elements.*y\.tolist\(\)"):
+        ParallelMap(funcs.add, [1, 2], xr.DataArray([5, 6]), write_worker_results=False)
+
+
+def test_with_nothing_to_split_the_error_says_how_to_split_a_series():
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(InputError, match=r"x is a pandas Series, which ACME passes whole: pass x\.tolist\(\) to split it"):
+        ParallelMap(funcs.add, pd.Series([1, 2, 3]), 1, write_worker_results=False)
+
+
+def test_an_argument_that_cannot_be_pickled_fails_before_any_worker_starts_or_file_is_made(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"argument `y` \(_thread\.lock\) cannot be sent to worker processes: .*"
+                                         r"Create it inside add .* or run with compute\(debug=True\)"):
+        ParallelMap(funcs.add, [1, 2], threading.Lock()).compute()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(InputError, match=r"argument `x\[1\]` \(_thread\.RLock\) cannot be sent"):
+        ParallelMap(funcs.add, [1, threading.RLock()], 2, write_worker_results=False).compute()
+    # In this process nothing is pickled, so debug mode takes it.
+    assert ParallelMap(funcs.add, [1, 2], 0, z=threading.Lock(), write_worker_results=False) is not None
+
+
+def test_the_pickling_check_costs_nothing_for_large_plain_arrays():
+    import time
+
+    from acme_like.execution.sending import check_sendable
+
+    block = np.zeros((5_000_000, 5))  # 200 MB
+    pmap = ParallelMap(funcs.total, [1, 2], offset={"a": block, "b": [block]}, write_worker_results=False)
+    start = time.perf_counter()
+    check_sendable(funcs.total, "total", pmap.plan)
+    assert time.perf_counter() - start < 0.05

@@ -26,14 +26,16 @@ def fit(partitions=LOCAL, estimated_bytes=None, **arguments):
 @pytest.mark.parametrize(
     "arguments, error, match",
     [
-        ({"n_workers": 0}, InputError, "n_workers must be an integer >= 1, got 0"),
-        ({"n_workers": 2.5}, InputTypeError, "n_workers must be an integer >= 1, got float 2.5"),
-        ({"n_workers": True}, InputTypeError, "n_workers must be an integer"),
+        ({"n_workers": 0}, InputError, r'n_workers must be "auto" or an integer >= 1 \(workers to start\), got 0\.'),
+        ({"n_workers": 2.5}, InputError, r'n_workers must be "auto" or an integer >= 1 \(workers to start\), got 2\.5\.'),
+        ({"n_workers": True}, InputTypeError, "n_workers must be .* got bool True"),
         ({"n_workers": 2, "n_workers_startup": 3}, InputError, "n_workers_startup=3 exceeds n_workers=2"),
         ({"timeout": -1}, InputError, "timeout must be a number of seconds >= 0, got -1"),
+        ({"timeout": "60"}, InputTypeError, "timeout must be a number of seconds >= 0, got str '60'. Pass the number itself: timeout=60."),
         ({"interactive": "yes"}, InputTypeError, "interactive must be True or False, got str 'yes'"),
-        ({"mem_per_worker": 2.5}, InputTypeError, 'mem_per_worker must be a size like "2GB"'),
-        ({"mem_per_worker": "lots"}, InputError, 'a memory size must look like "2GB"'),
+        ({"mem_per_worker": 2.5}, InputTypeError, 'mem_per_worker must be "auto" or a size like "2GB"'),
+        ({"mem_per_worker": "lots"}, InputError, 'mem_per_worker must be "auto" or a size like "2GB"'),
+        ({"mem_per_worker": "300"}, InputError, "300 bytes\\? Write '300MB'"),
         ({"scheduler": "torque"}, InputError, "scheduler must be one of 'slurm', 'pbs', 'sge', 'lsf', 'htcondor', got 'torque'"),
         ({"partition": 3}, InputTypeError, 'partition must be a partition name, "auto" or None, got int 3'),
         ({"cores_per_worker": 2, "n_cores": 4}, InputError, "n_cores=4 disagree; pass only one"),
@@ -84,15 +86,15 @@ def test_a_request_above_the_partition_limit_is_capped_with_a_message():
     resources = fit(partition="small", mem_per_worker="3GB")
     assert resources.memory_bytes == 2 * GiB - 100 * MB
     assert resources.warnings == (
-        "mem_per_worker=2.79 GiB exceeds the limit of 2 GiB per job of partition 'small'; capping memory at 1.91 GiB.",
+        "mem_per_worker=3 GB exceeds the limit of 2.15 GB per job of partition 'small'; capping memory at 2.04 GB.",
     )
 
 
 def test_a_request_no_node_can_hold_is_an_error_that_names_a_partition_that_can():
-    with pytest.raises(InputError, match=r"partition 'open' cannot satisfy mem_per_worker=18\.6 GiB: its largest node has 16 GiB\. "
-                                         r"Ask for at most 15\.9 GiB, or use partition 'big'\.$"):
+    with pytest.raises(InputError, match=r"partition 'open' cannot satisfy mem_per_worker=20 GB: its largest node has 17\.2 GB\. "
+                                         r"Ask for at most 17 GB, or use partition 'big'\.$"):
         fit(partitions=(OPEN, LARGE, BIG), partition="open", mem_per_worker="20GB")
-    with pytest.raises(InputError, match=r"cannot satisfy mem_per_worker=59\.6 GiB.*Ask for at most 1\.91 GiB\.$"):
+    with pytest.raises(InputError, match=r"cannot satisfy mem_per_worker=64 GB.*Ask for at most 2\.04 GB\.$"):
         fit(partition="small", mem_per_worker="64GB")
 
 
@@ -107,7 +109,7 @@ def test_partition_none_is_slurms_default_and_auto_picks_by_memory():
     assert fit(partition="auto", estimated_bytes=1.5e9).partition == "small"
     picked = fit(partition="auto", estimated_bytes=3e9)
     assert picked.partition == "large"
-    assert picked.notes == ("picked partition 'large', the smallest that holds 2.79 GiB per worker",)
+    assert picked.notes == ("picked partition 'large', the smallest that holds 3 GB per worker",)
     assert fit(partition="auto", mem_per_worker="4GB").partition == "large"
     assert fit(partition="auto").partition == "small"
 

@@ -102,7 +102,7 @@ def test_a_failing_call_stops_only_its_own_chain(files, threads_client):
     pipe = Pipeline("workspace", client=threads_client, verbose=False)
     regions = pipe.stage("regions", pf.regions, files[:2], n=4, fan_out=True)  # values 0..3, 10..13
     inferred = pipe.stage("infer", pf.infer, regions, prior=0.0)
-    doubled = pipe.stage("double", pf.double, inferred)
+    pipe.stage("double", pf.double, inferred)
     with pytest.raises(PipelineError) as caught:
         pipe.run()
     message = str(caught.value)
