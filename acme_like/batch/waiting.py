@@ -19,6 +19,7 @@ from distributed.core import Status
 
 from .allocation import JobResources
 from ..errors import ClusterError
+from ..execution.dashboard import describe_dashboard
 from .request import JobRequest
 from .partitions import format_size, run_command
 from ..prompt import ask_within, ask_yes_no, interactive_terminal
@@ -122,6 +123,9 @@ def announce_ready(cluster: Any, n_workers: int, resources: JobResources, elapse
         resources.cores, format_size(resources.memory_bytes), cluster.scheduler_address,
     )
     link = cluster.dashboard_link
+    if not link:
+        logger.info("Dashboard: %s", describe_dashboard(link))
+        return
     host, _, port = link.split("://", 1)[-1].split("/", 1)[0].rpartition(":")
     if port.isdigit() and host in ("127.0.0.1", "localhost"):
         logger.info(
