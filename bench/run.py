@@ -10,6 +10,8 @@ Usage::
     python bench/run.py                           # full suite -> bench/results/suite.json
     python bench/run.py --quick                   # small sizes, 1 repeat -> bench/results/suite-quick.json
     python bench/run.py --only tiny-5k,cpu        # some workloads only
+    python bench/run.py --only tiny-5k,cpu --tls-pairs --repeats 3 --out bench/results/tls.json
+                                                  # acme_like over TLS (its default) against plain TCP
     python bench/run.py --out /tmp/suite.json
 
 esi-acme runs with the interpreter of ``bench/.venv-acme`` (see bench/README.md);
@@ -100,6 +102,21 @@ WORKLOADS = {
 }
 
 
+#: With --tls-pairs: the acme_like competitors of each workload that run twice, over TLS (the
+#: default) and over plain TCP (the same name with "-tcp", dask config acme_like.local-tls: false).
+TLS_PAIRS = {
+    "tiny-5k": ["acme_like-hdf5", "acme_like-mem"],
+    "cpu": ["sequential-mem", "acme_like-hdf5", "acme_like-mem", "acme_like-hdf5-e2e"],
+}
+PLAIN_TCP = "-tcp"
+
+
+def tls_pair_competitors(key: str) -> list[str]:
+    """Each of the workload's TLS_PAIRS competitors, followed by its plain-TCP twin."""
+    names = TLS_PAIRS.get(key, [c for c in WORKLOADS[key]["competitors"] if c.startswith("acme_like")])
+    return [twin for name in names for twin in ((name,) if not name.startswith("acme_like") else (name, name + PLAIN_TCP))]
+
+
 # ---- sampling a run's process tree ------------------------------------------------------
 
 
@@ -181,6 +198,7 @@ def run_child(workload: str, competitor: str, n: int, params: dict, workdir: Pat
         python = sys.executable
         # acme_like starts SLURM workers by itself where sinfo answers; the suite compares local clusters.
         env["DASK_ACME_LIKE__BACKEND"] = "local"
+        env["DASK_ACME_LIKE__LOCAL_TLS"] = "false" if competitor.endswith(PLAIN_TCP) else "true"
         env["PYTHONPATH"] = os.pathsep.join(p for p in (args.snapshot_dir, str(BENCH_DIR)) if p)
     workdir.mkdir(parents=True)
     command = [python, str(BENCH_DIR / "suite_child.py"), "--spec", json.dumps(spec)]
@@ -407,6 +425,9 @@ def ratio_pairs(key: str, competitors: list[str]) -> list[tuple[str, str, str, f
             pairs.append(("fs-2proc / fs-1proc (file system scaling)", "fs-2proc", "fs-1proc", 1.0))
         if "fs-2proc" in have and "acme_like-hdf5" in have:
             pairs.append(("acme_like-hdf5 / fs-2proc", "acme_like-hdf5", "fs-2proc", 1.0))
+    for name in competitors:
+        if name.endswith(PLAIN_TCP) and name[: -len(PLAIN_TCP)] in have:
+            pairs.append((f"{name[: -len(PLAIN_TCP)]} / {name} (TLS cost)", name[: -len(PLAIN_TCP)], name, 1.0))
     if key == "cpu":
         for name in competitors:
             if name != "sequential-mem":
@@ -570,6 +591,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delete-runs", choices=("after-workload", "after-run"), default="after-workload",
                         help="when the files of each run are deleted: after the whole workload (default; no timed "
                              "run shares the disk with the deletion of another run's files), or right after each run")
+    parser.add_argument("--tls-pairs", action="store_true",
+                        help="run only acme_like's competitors, each over TLS (the default) and over plain TCP "
+                             "(name-tcp), and report the ratios")
     parser.add_argument("--report", metavar="JSON", help="print the tables and targets of an earlier run; run nothing")
     parser.add_argument("--rst", help="with --report: write the tables as reStructuredText to this file")
     parser.add_argument("--rewrite-targets", action="store_true", help="with --report: store re-evaluated targets")
@@ -606,7 +630,8 @@ def main(argv: list[str] | None = None) -> int:
                 "order": "per workload: A B C ... on even repeats, ... C B A on odd ones",
                 "workers": N_WORKERS,
                 "acme_like_backend": "local (DASK_ACME_LIKE__BACKEND=local: no SLURM workers even where sinfo answers)",
-                "clusters": "acme_like and dask peers: acme_like.local_cluster_setup(n_workers=2) (2 processes x 1 thread); "
+                "clusters": "acme_like and dask peers: acme_like.local_cluster_setup(n_workers=2) (2 processes x 1 thread; "
+                            "TLS unless the competitor ends in -tcp: DASK_ACME_LIKE__LOCAL_TLS=false); "
                             "esi-acme: distributed.LocalCluster(n_workers=2, threads_per_worker=1)",
                 "ratios": "paired median: the median over repeats of the ratio within one repeat",
                 "run_files_deleted": args.delete_runs,
@@ -628,8 +653,9 @@ def main(argv: list[str] | None = None) -> int:
             params = dict(spec["params"][size])
             if key == "cpu":
                 params["n_iter"] = n_iter
-            competitors = [c for c in spec["competitors"] if esi_ok or not c.startswith("esi-acme")]
-            skipped = [c for c in spec["competitors"] if c not in competitors]
+            wanted = tls_pair_competitors(key) if args.tls_pairs else spec["competitors"]
+            competitors = [c for c in wanted if esi_ok or not c.startswith("esi-acme")]
+            skipped = [c for c in wanted if c not in competitors]
             runs = []
             order = []
             for repeat in range(repeats):

@@ -301,8 +301,10 @@ def main() -> None:
         import acme
 
         record["esi_acme_version"] = getattr(acme, "__version__", "?")
-    e2e = competitor.endswith("-e2e")
-    name = competitor[: -len("-e2e")] if e2e else competitor
+    record["cluster_tls"] = not competitor.endswith("-tcp")  # run.py sets acme_like.local-tls to match
+    base_name = competitor.removesuffix("-tcp")
+    e2e = base_name.endswith("-e2e")
+    name = base_name[: -len("-e2e")] if e2e else base_name
     family, _, mode = name.partition("-")
     if name.startswith("esi-acme"):
         family, mode = "esi-acme", name[len("esi-acme-"):]
@@ -315,6 +317,7 @@ def main() -> None:
             t0 = time.perf_counter()
             client = start_cluster("esi-acme" if family == "esi-acme" else "acme_like", workdir / "dask-scratch")
             record["cluster_start_seconds"] = time.perf_counter() - t0
+            record["scheduler_protocol"] = client.scheduler.address.split("://")[0]
             record["worker_malloc_trim_threshold"] = sorted(
                 {str(v) for v in client.run(workloads.malloc_trim_threshold).values()}
             )

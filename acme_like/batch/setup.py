@@ -32,6 +32,7 @@ import dask
 from distributed import Client, Security
 
 from .allocation import JobResources, cluster_kwargs, expand_log_directory, fit_resources
+from ..execution.security import security_in, write_credentials
 from ..execution.tuning import batch_worker_environ
 from ..errors import ClusterError
 from .request import JobRequest, resolve_request
@@ -43,8 +44,6 @@ from .waiting import announce_ready, await_workers, record_refusals
 logger = logging.getLogger(__name__)
 
 _CLUSTER_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster", "htcondor": "HTCondorCluster"}
-#: Names of the credential files in a run's private TLS directory.
-TLS_CERT, TLS_KEY = "tls.pem", "tls.key"
 
 
 class ClusterClient(Client):
@@ -220,7 +219,7 @@ def job_script(plan: ClusterPlan, scheduler_host: str = "SCHEDULER:8786", tls_di
     kwargs = cluster_kwargs(plan.request, plan.resources, plan.config, tls_dir=tls_dir, interface=plan.interface, log_directory=plan.log_directory, worker_environ=batch_worker_environ())
     for cluster_only in ("scheduler_options", "shared_temp_directory", "n_workers"):
         kwargs.pop(cluster_only, None)
-    security = _security_in(tls_dir) if plan.request.security is True else plan.request.security or None
+    security = security_in(tls_dir) if plan.request.security is True else plan.request.security or None
     protocol = "tls://" if security else None
     job_cls = _job_queue_class(plan.request.scheduler).job_cls
     job = job_cls(f"{protocol or 'tcp://'}{scheduler_host}", name="dummy-name", security=security, protocol=protocol, **kwargs)
@@ -234,7 +233,7 @@ def start_cluster(plan: ClusterPlan) -> Any:
     if request.security is True:
         holder = tempfile.TemporaryDirectory(prefix=".acme_like-tls-", dir=_tls_base(plan.config))
         tls_dir = holder.name
-        security = _write_certificates(tls_dir)
+        security = write_credentials(tls_dir)
     port = _free_port(*request.preset.port_range) if request.preset.port_range else None
     kwargs = cluster_kwargs(request, plan.resources, plan.config, tls_dir=tls_dir, interface=plan.interface, scheduler_port=port, log_directory=plan.log_directory, worker_environ=batch_worker_environ())
     cluster_class = _job_queue_class(request.scheduler)
@@ -285,24 +284,6 @@ def import_dask_jobqueue() -> Any:
     if previous is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, previous)
     return module
-
-
-def _security_in(tls_dir: str) -> Security:
-    cert, key = str(Path(tls_dir, TLS_CERT)), str(Path(tls_dir, TLS_KEY))
-    return Security(
-        require_encryption=True, tls_ca_file=cert, tls_client_cert=cert, tls_client_key=key,
-        tls_scheduler_cert=cert, tls_scheduler_key=key, tls_worker_cert=cert, tls_worker_key=key,
-    )
-
-
-def _write_certificates(tls_dir: str) -> Security:
-    """Fresh self-signed credentials for this run, readable by the owner only."""
-    fresh = Security.temporary()
-    for name, text in ((TLS_CERT, fresh.tls_ca_file), (TLS_KEY, fresh.tls_worker_key)):
-        fd = os.open(Path(tls_dir, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-    return _security_in(tls_dir)
 
 
 def _tls_base(config: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ from distributed.core import Status
 
 from .allocation import JobResources
 from ..errors import ClusterError
+from ..execution.dashboard import describe_dashboard
 from .request import JobRequest
 from ..core.units import format_size
 from .partitions import run_command
@@ -123,6 +124,9 @@ def announce_ready(cluster: Any, n_workers: int, resources: JobResources, elapse
         resources.cores, format_size(resources.memory_bytes), cluster.scheduler_address,
     )
     link = cluster.dashboard_link
+    if not link:
+        logger.info("Dashboard: %s", describe_dashboard(link))
+        return
     host, _, port = link.split("://", 1)[-1].split("/", 1)[0].rpartition(":")
     if port.isdigit() and host in ("127.0.0.1", "localhost"):
         logger.info(

@@ -1,7 +1,9 @@
 """Local dask clusters: start one, find the running one, count and close workers.
 
-Also the public ``local_cluster_setup`` and ``cluster_cleanup`` known from ACME.
-Knows nothing of batch systems; ``session`` chooses between this and ``batch``.
+Clusters started here speak TLS with credentials made for the cluster (see
+``security``), so other users of the machine cannot connect. Also the public
+``local_cluster_setup`` and ``cluster_cleanup`` known from ACME. Knows nothing of
+batch systems; ``session`` chooses between this and ``batch``.
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ import logging
 import os
 import socket
 import sys
+import weakref
+from pathlib import Path
 from typing import Any
 
 import dask
 from distributed import Client, LocalCluster
 
 from ..errors import ClusterError, InputTypeError
+from .dashboard import describe_dashboard
 from .main_script import guard_advice, spawn_without_script
+from .security import TLS_CERT, TLS_KEY, local_tls_enabled, private_directory, remove_directory, write_credentials
 from .tuning import drop_leaked_malloc_trim, own_cluster_config
 
 logger = logging.getLogger(__name__)
@@ -58,11 +64,22 @@ def running_client() -> Client | None:
         return None
 
 
+#: The finalizer that deletes each running local cluster's credentials (run by cluster_cleanup too).
+_CREDENTIALS: "weakref.WeakKeyDictionary[Any, weakref.finalize]" = weakref.WeakKeyDictionary()
+
+
 def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Client:
-    """Start a LocalCluster of ``n_workers`` one-thread worker processes, bound to localhost."""
+    """Start a LocalCluster of ``n_workers`` one-thread worker processes, bound to localhost.
+
+    Scheduler, workers and client speak TLS with a certificate made for this cluster
+    (dask config ``acme_like.local-tls: false``: plain TCP); the dashboard listens on
+    127.0.0.1 only.
+    """
     drop_leaked_malloc_trim()
     spawn_without_script()
+    tls_dir = private_directory() if local_tls_enabled() else None
     try:
+        tls = {"protocol": "tls://", "security": write_credentials(tls_dir)} if tls_dir else {}
         with dask.config.set(own_cluster_config()):
             cluster = LocalCluster(
                 n_workers=n_workers,
@@ -71,17 +88,29 @@ def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Cli
                 host="127.0.0.1",
                 dashboard_address="127.0.0.1:0",
                 memory_limit=mem_per_worker or "auto",
+                **tls,
             )
-    except RuntimeError as exc:
-        if "bootstrapping phase" in str(exc) or "freeze_support" in str(exc):
+    except BaseException as exc:
+        if tls_dir is not None:
+            remove_directory(tls_dir)
+        if isinstance(exc, RuntimeError) and ("bootstrapping phase" in str(exc) or "freeze_support" in str(exc)):
             raise ClusterError(guard_advice()) from None
         raise
-    client = Client(cluster)
+    if tls_dir is not None:
+        _CREDENTIALS[cluster] = weakref.finalize(cluster, remove_directory, tls_dir)
+    client = Client(cluster)  # takes the cluster's Security
     logger.info(
-        "Started a local dask cluster with %d workers; dashboard at %s",
+        "Started a local dask cluster with %d workers at %s; dashboard at %s",
         n_workers,
-        cluster.dashboard_link,
+        cluster.scheduler_address,
+        describe_dashboard(cluster.dashboard_link),
     )
+    if tls_dir is not None:
+        logger.info(
+            "The cluster admits only holders of its TLS credentials, readable by you only: certificate %s, "
+            "key %s (deleted when the cluster closes; see 'Attaching another process' in the user guide)",
+            Path(tls_dir, TLS_CERT), Path(tls_dir, TLS_KEY),
+        )
     return client
 
 
@@ -104,6 +133,9 @@ def local_cluster_setup(
     Returns
     -------
     distributed.Client or None
+        Connected over TLS; ``client.security`` holds the paths of the cluster's
+        certificate and key, with which another of your processes can connect
+        (dask config ``acme_like.local-tls: false``: plain TCP).
 
     Examples
     --------
@@ -153,6 +185,9 @@ def cluster_cleanup(client: Any = None) -> None:
             cluster.close()
         except Exception as exc:  # the client is closed either way
             logger.warning("Closing the cluster at %s failed: %s", address, exc)
+        release = _CREDENTIALS.pop(cluster, None)
+        if release is not None:
+            release()
     # ACME's wording first: scripts and users look for "Successfully shut down".
     if cluster is None:
         logger.info("Successfully shut down the client of the dask scheduler at %s (%d workers), "

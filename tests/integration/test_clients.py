@@ -24,7 +24,8 @@ def test_own_cluster_is_sized_to_the_calls_logged_and_closed_on_exit(caplog):
     assert os.getpid() not in pids  # the calls ran in worker processes
     started = [r.getMessage() for r in caplog.records if "Started a local dask cluster" in r.getMessage()]
     assert len(started) == 1
-    assert "with 2 workers; dashboard at http://127.0.0.1:" in started[0]
+    assert "with 2 workers at tls://127.0.0.1:" in started[0]
+    assert "; dashboard at http://127.0.0.1:" in started[0]
 
 
 def test_debug_mode_runs_in_this_process_without_a_cluster():

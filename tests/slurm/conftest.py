@@ -1,13 +1,21 @@
 """Live SLURM tests: every test in this directory submits real jobs to the SLURM that ``sinfo`` reaches.
 
-Each test is marked ``slurm``. Where SLURM does not answer they are skipped with
-the reason, except under CI (CI=true), where that is a failure: CI starts its own
-SLURM (.ci/slurm/start-local-slurm.sh) and must never skip these silently.
+Each test is marked ``slurm`` and runs only when told it may submit jobs
+(``ACME_LIKE_TEST_SLURM_SUBMIT=1``, which ``.ci/run`` exports); otherwise it is
+skipped with the reason. Where SLURM does not answer they are skipped too, except
+under CI (CI=true), where that is a failure: CI starts its own SLURM
+(.ci/slurm/start-local-slurm.sh) and must never skip these silently.
+
+Safe on a shared cluster: every job the tests submit is named ``JOB_NAME``, unique
+to the test session, and the tests look at those jobs only, never at the rest of
+the queue.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+import secrets
 import subprocess
 import time
 from functools import lru_cache
@@ -18,6 +26,10 @@ import pytest
 
 HERE = Path(__file__).parent
 TESTS = HERE.parent
+#: The name of every job this test session submits (dask config jobqueue.slurm.name).
+JOB_NAME = f"acme-like-test-{secrets.token_hex(4)}"
+#: The environment variable that allows these tests to submit jobs.
+SUBMIT = "ACME_LIKE_TEST_SLURM_SUBMIT"
 
 
 @lru_cache(maxsize=1)
@@ -42,8 +54,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slurm)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def _needs_slurm():
+    """Skip (or fail, under CI) before anything is submitted: session scope, so it comes before
+    the module-scoped clusters of the tests."""
+    if os.environ.get(SUBMIT) != "1":
+        reason = (f"submits real SLURM jobs under your name; set {SUBMIT}=1 to allow it "
+                  f"(the tests look only at their own jobs, named acme-like-test-*)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the SLURM tests, but {SUBMIT} is not 1: .ci/run exports it. This test {reason}",
+                        pytrace=False)
+        pytest.skip(reason)
     problem = slurm_problem()
     if problem is None:
         return
@@ -54,8 +75,9 @@ def _needs_slurm():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _workers_on_loopback():
-    """Scheduler and workers on 127.0.0.1 (the user's jobqueue setting, as a config file would give it).
+def _workers_on_loopback(_needs_slurm):
+    """Scheduler and workers on 127.0.0.1 (the user's jobqueue setting, as a config file would give it),
+    and every job named ``JOB_NAME``.
 
     Workers inherit this environment through sbatch, so they import the tests' ``funcs``.
     """
@@ -67,17 +89,21 @@ def _workers_on_loopback():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
-        with dask.config.set({"jobqueue.slurm.interface": "lo"}):
+        with dask.config.set({"jobqueue.slurm.interface": "lo", "jobqueue.slurm.name": JOB_NAME}):
             yield
 
 
 def queued_jobs() -> list[str]:
-    """Jobs SLURM still holds (pending, running or completing)."""
-    return subprocess.run(["squeue", "-h", "-o", "%i %P %T"], capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
+    """This session's jobs SLURM still holds (pending, running or completing); nobody else's."""
+    command = ["squeue", "-h", "--name", JOB_NAME, "--user", getpass.getuser(), "-o", "%i %j %P %T"]
+    lines = subprocess.run(command, capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
+    assert all(line.split()[1] == JOB_NAME for line in lines), lines  # squeue's filter held
+    return lines
 
 
-def wait_for_empty_queue(timeout_s: float = 30) -> list[str]:
-    """Poll until no job is left (a cancelled job completes within a few seconds); return what is left."""
+def wait_for_no_own_jobs(timeout_s: float = 30) -> list[str]:
+    """Poll until none of this session's jobs is left (a cancelled job completes within a few
+    seconds); return what is left."""
     deadline = time.monotonic() + timeout_s
     while (left := queued_jobs()) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -85,7 +111,10 @@ def wait_for_empty_queue(timeout_s: float = 30) -> list[str]:
 
 
 @pytest.fixture
-def empty_queue():
-    """The queue is empty before the test, so anything left afterwards is the test's doing."""
-    assert wait_for_empty_queue() == [], "jobs from an earlier test are still queued"
-    return wait_for_empty_queue
+def own_jobs_left():
+    """None of this session's jobs is queued before the test, so any left afterwards is the test's doing.
+
+    Other users' jobs, and the user's own from elsewhere, are never looked at.
+    """
+    assert wait_for_no_own_jobs() == [], "jobs from an earlier test of this session are still queued"
+    return wait_for_no_own_jobs

@@ -31,7 +31,7 @@ def partitions_of_workers(client):
     return sorted(client.run(lambda: os.environ["SLURM_JOB_PARTITION"]).values())
 
 
-def test_prestarted_client_serves_parallel_maps_and_survives_them(empty_queue):
+def test_prestarted_client_serves_parallel_maps_and_survives_them(own_jobs_left):
     started = time.monotonic()
     client = slurm_cluster_setup("small", n_workers=2, mem_per_worker="1GB", interactive=False)
     with client:
@@ -47,10 +47,10 @@ def test_prestarted_client_serves_parallel_maps_and_survives_them(empty_queue):
                 assert h5["comp_19"]["result_0"][()] == (19 + round_) * 3
             assert client.status == "running"
             assert len(client.scheduler_info()["workers"]) == 2
-    assert empty_queue() == []
+    assert own_jobs_left() == []
 
 
-def test_parallel_map_starts_its_own_slurm_workers_and_leaves_no_job(empty_queue, tmp_path):
+def test_parallel_map_starts_its_own_slurm_workers_and_leaves_no_job(own_jobs_left, tmp_path):
     with dask.config.set({"acme_like.backend": "auto"}):
         with ParallelMap(funcs.allocate, list(range(12)), mb=1900, partition="auto", setup_interactive=False,
                          output_dir=tmp_path / "run") as pmap:
@@ -61,10 +61,10 @@ def test_parallel_map_starts_its_own_slurm_workers_and_leaves_no_job(empty_queue
             assert 1 <= len(client.scheduler_info()["workers"]) <= 12
     assert client.status == "closed"
     assert [float(h5py.File(p, "r")["result_0"][()]) for p in paths[:3]] == [float(1900 * 2**20 // 8 + x) for x in range(3)]
-    assert empty_queue() == []
+    assert own_jobs_left() == []
 
 
-def test_auto_partition_takes_the_smallest_one_that_holds_the_estimate(empty_queue):
+def test_auto_partition_takes_the_smallest_one_that_holds_the_estimate(own_jobs_left):
     partitions = read_partitions()
     assert pick_partition(1 * 10**9, partitions).name == "small"
     assert pick_partition(3 * 10**9, partitions).name == "large"  # too big for small: never the "nearest"
@@ -73,7 +73,7 @@ def test_auto_partition_takes_the_smallest_one_that_holds_the_estimate(empty_que
         assert partitions_of_workers(client) == ["large"]
         (limit,) = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]
         assert 7.9 * GiB < limit < 8 * GiB  # large's limit less the cushion, as whole MiB
-    assert empty_queue() == []
+    assert own_jobs_left() == []
 
 
 @pytest.mark.parametrize(
@@ -84,25 +84,25 @@ def test_auto_partition_takes_the_smallest_one_that_holds_the_estimate(empty_que
     ],
     ids=["more-than-any-node", "refused-by-sbatch"],
 )
-def test_memory_the_partition_cannot_give_is_a_clear_error_not_a_hang(arguments, error, message, empty_queue):
+def test_memory_the_partition_cannot_give_is_a_clear_error_not_a_hang(arguments, error, message, own_jobs_left):
     started = time.monotonic()
     with pytest.raises(error, match=message):
         slurm_cluster_setup("small", interactive=False, timeout=120, **arguments)
     assert time.monotonic() - started < 15
-    assert empty_queue() == []
+    assert own_jobs_left() == []
 
 
 @pytest.mark.parametrize("exception", [RuntimeError, KeyboardInterrupt])
-def test_no_job_outlives_an_exception_inside_the_context(exception, empty_queue):
+def test_no_job_outlives_an_exception_inside_the_context(exception, own_jobs_left):
     with pytest.raises(exception):
         with slurm_cluster_setup("small", n_workers=1, mem_per_worker="500MB", interactive=False) as client:
             client.wait_for_workers(1, timeout=60)
             assert len(queued_jobs()) == 1
             raise exception("stop")
-    assert empty_queue() == []
+    assert own_jobs_left() == []
 
 
-def test_no_job_outlives_ctrl_c_while_the_setup_waits(empty_queue):
+def test_no_job_outlives_ctrl_c_while_the_setup_waits(own_jobs_left):
     def interrupt_once_submitted():
         deadline = time.monotonic() + 30
         while not queued_jobs() and time.monotonic() < deadline:
@@ -117,10 +117,10 @@ def test_no_job_outlives_ctrl_c_while_the_setup_waits(empty_queue):
             time.sleep(10)  # workers came up before the interrupt: let it arrive here
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert empty_queue() == []
+    assert own_jobs_left() == []
 
 
-def test_a_worker_job_that_dies_costs_no_results(empty_queue):
+def test_a_worker_job_that_dies_costs_no_results(own_jobs_left):
     client = slurm_cluster_setup("small", n_workers=2, mem_per_worker="500MB", n_workers_startup=2, interactive=False)
     with client:
         victim = next(iter(client.cluster.workers.values())).job_id
@@ -137,4 +137,20 @@ def test_a_worker_job_that_dies_costs_no_results(empty_queue):
         assert len(client.scheduler_info()["workers"]) == 1
         with h5py.File(pmap.results_container, "r") as h5:
             assert sorted(int(h5[f"comp_{i}"]["result_0"][()]) for i in range(24)) == list(range(24))
-    assert empty_queue() == []
+    assert own_jobs_left() == []
+
+
+def test_these_tests_see_only_their_own_jobs(own_jobs_left):
+    """Another job in the queue (someone else's, or the user's own) is neither counted nor waited for."""
+    other = subprocess.run(["sbatch", "--parsable", "-J", "someone-elses-job", "-p", "small", "--mem=100M", "--wrap", "sleep 60"],
+                           capture_output=True, text=True, check=True).stdout.strip().split(";")[0]
+    try:
+        assert other in subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True, check=True).stdout.split()
+        assert own_jobs_left(timeout_s=1) == []
+        with slurm_cluster_setup("small", n_workers=1, mem_per_worker="500MB", interactive=False) as client:
+            client.wait_for_workers(1, timeout=60)
+            [line] = queued_jobs()
+            assert line.split()[1].startswith("acme-like-test-")
+    finally:
+        subprocess.run(["scancel", other], check=True)
+    assert own_jobs_left() == []

@@ -205,3 +205,15 @@ def test_documentation_builds_without_warnings(tmp_path):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert (tmp_path / "html" / "migrating.html").exists()
+
+
+def test_ci_runs_the_tests_in_a_fresh_virtual_environment_and_lets_slurm_tests_submit():
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    readme = (ROOT / "README.rst").read_text()
+    [test_command] = [c for c in re.findall(r"\.\. code-block:: console\n\n    (.+)\n", readme) if "pytest" in c]
+    position = {line: number for number, line in enumerate(ci_lines)}
+    venv = [n for line, n in position.items() if re.match(r'python3 -m venv "?\$VENV"?$', line)]
+    activate = [n for line, n in position.items() if re.match(r'\. "?\$VENV/bin/activate"?$', line)]
+    assert venv and activate, ".ci/run must create and activate a fresh virtual environment"
+    assert venv[0] < activate[0] < position[test_command]
+    assert position.get("export ACME_LIKE_TEST_SLURM_SUBMIT=1", len(ci_lines)) < position[test_command]
