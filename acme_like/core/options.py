@@ -6,6 +6,7 @@ what was expected and what came in. No I/O, no clusters.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import os
 import warnings
@@ -23,10 +24,26 @@ class OutputSpec:
     mode: Literal["memory", "hdf5", "pickle"]
     single_file: bool
     stack: StackSpec | None
+    layout: Literal["acme", "modern"] = "acme"  # dask config acme_like.layout, see layout_setting
 
     @property
     def on_disk(self) -> bool:
         return self.mode != "memory"
+
+    @property
+    def acme(self) -> bool:
+        """Files, shapes and places as ACME writes them (the default)."""
+        return self.layout == "acme"
+
+
+def layout_setting() -> Literal["acme", "modern"]:
+    """The one opt-in of acme_like's own forms: dask config ``acme_like.layout`` ("acme" or "modern")."""
+    import dask.config
+
+    value = dask.config.get("acme_like.layout", "acme")
+    if value not in ("acme", "modern"):
+        raise InputError(f'dask config acme_like.layout must be "acme" (the default) or "modern", got {value!r}.')
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +113,9 @@ def resolve_options(
     ):
         if not isinstance(value, bool):
             raise InputTypeError(f"{name} must be True or False, got {_type_name(value)} {value!r}.")
-    output = _output_spec(write_worker_results, result_shape, result_dtype, single_file, write_pickle)
+    output = dataclasses.replace(
+        _output_spec(write_worker_results, result_shape, result_dtype, single_file, write_pickle), layout=layout_setting()
+    )
     if cleanup_threshold_days is not None and (
         isinstance(cleanup_threshold_days, bool)
         or not isinstance(cleanup_threshold_days, numbers.Real)

@@ -73,7 +73,7 @@ def run_map(
         if journal is not None:
             journal.close()
     outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
-    return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit())
+    return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit(options.output.acme))
 
 
 def call_context(
@@ -91,16 +91,21 @@ def call_context(
         fmt="pickle" if output.mode == "pickle" else "hdf5",
         stack=output.stack,
         retries=options.retries,
+        acme=output.acme,
     )
 
 
-def stack_copy_limit() -> int:
+def stack_copy_limit(acme: bool = True) -> int:
     """Bytes up to which a stacked result is copied into a real dataset (dask config
-    ``acme_like.stack-copy-limit``, default 64 MB); larger ones stay virtual."""
+    ``acme_like.stack-copy-limit``); larger ones stay virtual. In ACME's layout the
+    stack is always virtual unless the limit is set; in the modern one it defaults to 64 MB."""
     import dask.config
     from dask.utils import parse_bytes
 
-    return int(parse_bytes(dask.config.get("acme_like.stack-copy-limit", "64MB")))
+    limit = dask.config.get("acme_like.stack-copy-limit", None)
+    if limit is None:
+        return 0 if acme else 64 * 10**6
+    return int(parse_bytes(limit))
 
 
 def _execute(

@@ -51,7 +51,8 @@ def build_container(
     path = layout.container_path
     tmp = partial_path(path)
     done = [(o.index, o.payload) for o in outcomes if o.ok and o.payload is not None]
-    with h5py.File(tmp, "w", libver="latest" if stack and not single_file else "earliest") as h5:
+    # Creation order is tracked so that the keys iterate comp_0, comp_1, ..., comp_10 (call order).
+    with h5py.File(tmp, "w", libver="latest" if stack and not single_file else "earliest", track_order=True) as h5:
         h5.attrs["func"] = func_name
         h5.attrs["n_calls"] = len(outcomes)
         h5.attrs["failed_calls"] = np.asarray([o.index for o in outcomes if not o.ok], dtype=np.int64)
@@ -116,7 +117,9 @@ def _virtual_stack(
     full = stack.full_shape(n_calls, _inf_extent(stack, done))
     dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
     dcpl.set_fill_value(np.array(stack.fill_value(), dtype=stack.dtype))
-    vspace = h5py.h5s.create_simple(full, full)
+    # An np.inf axis is unlimited in maxshape, as in ACME's virtual dataset.
+    maxdims = tuple(h5py.h5s.UNLIMITED if i == stack.inf_axis else n for i, n in enumerate(full))
+    vspace = h5py.h5s.create_simple(full, maxdims)
     for path, dataset, runs, per_call_shape in _sources(done):
         if per_call_shape is not None:
             source_shape = per_call_shape
@@ -241,14 +244,17 @@ def _copy_each(
             stacked[_slot(stack, index, np.shape(value))] = value
             if ref.path == ref.stack_path:
                 continue
+        group = h5.require_group(name)  # even for a call that returned (): its comp_<i> is there
         with h5py.File(ref.path, "r") as source:
             for key in source:
-                if stacked is not None and key == STACKED and ref.stack_path is None:
-                    value = source[key][()]
-                    stacked[_slot(stack, index, np.shape(value))] = value
-                else:
-                    group = h5.require_group(name)
-                    source.copy(source[key], group, key)
+                if stacked is not None and key == STACKED:
+                    if ref.stack_path is None:
+                        value = source[key][()]
+                        stacked[_slot(stack, index, np.shape(value))] = value
+                    continue  # else a view onto the shard row copied above
+                source.copy(source[key], group, key)
+        if stacked is not None and not len(group):
+            del h5[name]  # only a stacked value: nothing beside result_0
 
 
 def _copy_kept(previous: h5py.File, h5: h5py.File, index: int, stack: StackSpec | None, stacked: Any) -> None:

@@ -34,8 +34,9 @@ def test_stacked_results_form_one_virtual_dataset_that_survives_a_move(backend, 
         assert h5["comp_2"]["result_1"][()] == 6  # the other return values stay per call
 
 
-def test_small_stacked_results_are_copied_into_a_real_dataset(backend, tmp_path):
-    pmap, _ = backend.run(funcs.vector, [1, 2, 3, 4], result_shape=(None, 3), output_dir=tmp_path / "run")
+def test_small_stacked_results_are_copied_into_a_real_dataset_in_the_modern_layout(backend, tmp_path):
+    with dask.config.set({"acme_like.layout": "modern"}):
+        pmap, _ = backend.run(funcs.vector, [1, 2, 3, 4], result_shape=(None, 3), output_dir=tmp_path / "run")
     shutil.move(tmp_path / "run", tmp_path / "moved")
     with h5py.File(tmp_path / "moved" / "vector.h5", "r") as h5:
         assert not h5["result_0"].is_virtual
@@ -192,7 +193,9 @@ def test_stacked_batches_read_back_from_few_sources(processes_client, tmp_path):
         assert len(stacked.virtual_sources()) < 100  # one source per batch of calls, not one per call
         np.testing.assert_array_equal(stacked[:, 0], np.arange(300.0))
         assert h5["comp_299"]["result_1"][()] == 598
-    assert read_payload(paths[7]) == 14  # each call keeps a file of its own for its other values
+    row, other = read_payload(paths[7])  # each call's file: its row of a shard, its other values
+    np.testing.assert_array_equal(row, [7.0, 7.0, 7.0])
+    assert other == 14
 
 
 def test_stacked_batches_with_failures_and_a_single_file(processes_client, tmp_path):
