@@ -83,7 +83,7 @@ def estimate_run(
     with tempfile.TemporaryDirectory(prefix="acme_like-dryrun-") as tmp:
         sample_context = context
         if context.layout is not None:
-            scratch = OutputLayout(run_dir=Path(tmp), stem=context.layout.stem, stamp=context.layout.stamp)
+            scratch = dataclasses.replace(context.layout, run_dir=Path(tmp))
             scratch.create()
             sample_context = dataclasses.replace(context, layout=scratch)
         for index in indices:

@@ -69,11 +69,12 @@ def run_map(
     context = call_context(func, plan, options, layout, entropy)
     try:
         new = _execute(context, plan, func_name, options, todo, connect, journal, log)
+        outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
+        record = None if journal is None else journal.record
+        return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit(options.output.acme), record)
     finally:
         if journal is not None:
             journal.close()
-    outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
-    return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit(options.output.acme))
 
 
 def call_context(

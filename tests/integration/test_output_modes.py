@@ -126,6 +126,7 @@ def test_single_file_stores_values_hdf5_cannot_hold_as_pickled_bytes(backend, tm
 def test_write_pickle_gives_one_pickle_per_call_and_no_container(backend):
     pmap, paths = backend.run(funcs.vector, [1, 2], write_pickle=True, output_dir="p")
     assert [Path(p).name for p in paths] == ["vector_0.pickle", "vector_1.pickle"]
+    assert {Path(p).parent for p in paths} == {Path("p").absolute()}  # ACME: beside the log, no payload dir
     with open(paths[1], "rb") as stream:
         values = pickle.load(stream)
     np.testing.assert_array_equal(values[0], [2, 2, 2])
@@ -134,17 +135,28 @@ def test_write_pickle_gives_one_pickle_per_call_and_no_container(backend):
     assert not Path("p", "vector.h5").exists()
 
 
-def test_emergency_pickles_of_calls_1_and_15_never_collide(backend):
-    with pytest.warns(UserWarning, match=r"pickled instead: calls 1, 15"):
+def test_emergency_pickles_of_calls_1_and_15_never_collide_and_move_up_with_every_payload(backend):
+    with pytest.warns(UserWarning, match=r"collection container .* has been removed .*\n?.*Calls 1, 15"):
         pmap, paths = backend.run(funcs.dict_for_1_and_15, list(range(16)), output_dir="e")
     assert Path(paths[1]).name == "dict_for_1_and_15_1.pickle"
     assert Path(paths[15]).name == "dict_for_1_and_15_15.pickle"
+    assert {Path(p).parent for p in paths} == {Path("e").absolute()}  # ACME: every payload moves up
     assert read_payload(paths[1]) == {"x": 1} and read_payload(paths[15]) == {"x": 15}
     assert read_payload(paths[5]) == 5
+    assert pmap.results_container is None and not Path("e", "dict_for_1_and_15.h5").exists()
+
+
+def test_the_modern_layout_keeps_the_container_and_the_pickles_in_the_payload_directory(backend):
+    with dask.config.set({"acme_like.layout": "modern"}), pytest.warns(UserWarning, match=r"pickled instead: calls 1, 15"):
+        pmap, paths = backend.run(funcs.dict_for_1_and_15, list(range(16)), output_dir="e")
+    assert Path(paths[15]).name == "dict_for_1_and_15_15.pickle"
+    assert read_payload(paths[1]) == {"x": 1} and read_payload(paths[5]) == 5
     with h5py.File(pmap.results_container, "r") as h5:
         assert list(h5.attrs["pickled_calls"]) == [1, 15]
         assert h5["comp_15"].attrs["pickle"] == "dict_for_1_and_15_payload/dict_for_1_and_15_15.pickle"
         assert h5["comp_14"]["result_0"][()] == 14
+        assert h5["comp_14"]["result_0"].shape == ()  # the modern layout's 0-d scalars
+    assert read_payload(pmap.results_container, 15) == {"x": 15}
 
 
 @pytest.mark.parametrize(
