@@ -123,3 +123,15 @@ def worker_settings(dask_worker=None):
         "tick": dask.config.get("distributed.admin.tick.interval"),
         "plugins": sorted(dask_worker.plugins) if dask_worker is not None else None,
     }
+
+
+def give_back(value):
+    """Return what came in (the value round-trip tests)."""
+    return value
+
+
+def returns_lock(x):
+    """A value that cannot travel back from a worker for x == 1."""
+    import threading
+
+    return threading.Lock() if x == 1 else x

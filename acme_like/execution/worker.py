@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import cloudpickle
 import numpy as np
 
 from ..core.plan import CallTemplate
@@ -66,7 +67,8 @@ def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutco
     stacked dataset has one source per batch, not per call); other values stay per call.
     """
     if not context.sharded:
-        return [run_call(context, index, values, capture=True) for index, values in calls]
+        outcomes = [run_call(context, index, values, capture=True) for index, values in calls]
+        return outcomes if context.layout is not None else [_travelling(o) for o in outcomes]
     outcomes = [run_call(context, index, values, capture=True) for index, values in calls]
     return _write_shard(context, outcomes)
 
@@ -140,6 +142,31 @@ def _row_file(
     return write_row_payload(
         layout.payload_path(index), shard, shard_shape, row, context.stack.axis, shape, context.stack.dtype, forms
     )
+
+
+#: Values that always pickle; anything else is tried before it travels back to the parent.
+_PLAIN = (type(None), bool, int, float, complex, str, bytes, np.ndarray, np.generic)
+
+
+def _travelling(outcome: TaskOutcome) -> TaskOutcome:
+    """``outcome``, or a failure of this call alone if its value cannot travel back in memory."""
+    value = outcome.value
+    if not outcome.ok or isinstance(value, _PLAIN) and not (isinstance(value, np.ndarray) and value.dtype.kind == "O"):
+        return outcome
+    try:
+        cloudpickle.dumps(value)
+    except Exception as exc:
+        failure = CallFailure(
+            index=outcome.index,
+            kind="exception",
+            exc_type=type(exc).__name__,
+            message=f"its return value ({type(value).__name__}) cannot be sent back from the worker: {exc}. "
+            f"Return values that pickle, or write them to disk (write_worker_results=True).",
+            traceback="",
+            arguments="",
+        )
+        return TaskOutcome(index=outcome.index, status=FAILED, seconds=outcome.seconds, failure=failure)
+    return outcome
 
 
 def _failed_write(context: CallContext, outcome: TaskOutcome, exc: Exception) -> TaskOutcome:

@@ -173,6 +173,8 @@ def read_value(dataset: h5py.Dataset) -> Any:
         return _stored(dataset)
     if mark == "masked":
         return np.ma.MaskedArray(dataset[()], mask=dataset.attrs["mask"], fill_value=dataset.attrs["fill_value"])
+    if mark == "array" and h5py.check_string_dtype(dataset.dtype) is None:
+        return dataset[...]  # a 0-d array in the stored byte order, not a scalar
     data = _stored(dataset)
     if mark in ("list", "tuple", "arrays"):
         items = data.tolist() if mark != "arrays" else list(data)
