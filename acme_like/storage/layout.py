@@ -92,6 +92,11 @@ class OutputLayout:
         """The file holding the stacked first values of a batch of calls starting at ``first_index``."""
         return self.payload_dir / f"{self.stem}_stack_{first_index}.h5"
 
+    @property
+    def stack_path(self) -> Path:
+        """The one source file of a consolidated stacked result_0 (rows of every shard)."""
+        return self.payload_dir / f"{self.stem}_stack.h5"
+
     def pickle_path(self, index: int) -> Path:
         """The pickle payload of call ``index`` (``write_pickle``, or values HDF5 cannot hold)."""
         if self.pickles_in_run_dir:
