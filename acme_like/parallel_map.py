@@ -175,7 +175,10 @@ class ParallelMap(ACMEViews):
         self.func_name = function_name(func)
         self.layout: OutputLayout | None = None
         if self.options.output.on_disk:
-            self.layout = OutputLayout.for_run(self.options.output.output_dir, self.func_name)
+            output = self.options.output
+            self.layout = OutputLayout.for_run(
+                output.output_dir, self.func_name, pickles_in_run_dir=output.mode == "pickle" and output.acme
+            )
             self.layout.check_free()
         elif output_dir is not None:
             warnings.warn(

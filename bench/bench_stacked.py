@@ -38,7 +38,7 @@ def child_build(n: int, mode: str) -> dict:
     from acme_like.storage.container import build_container
     from acme_like.storage.layout import OutputLayout
     from acme_like.core.outcome import PayloadRef, TaskOutcome
-    from acme_like.storage.payload import write_shard
+    from acme_like.storage.shards import write_shard
     from acme_like.core.stacking import parse_stack
 
     before = vmhwm_mb()

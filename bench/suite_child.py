@@ -249,7 +249,7 @@ def readback_run(competitor: str, job: Job, client, outdir: Path, reads: int) ->
             if stacked:
                 total = float(np.sum(h5["result_0"][()]))
             else:
-                total = sum(float(h5[f"comp_{i}"]["result_0"][()]) for i in range(job.n))
+                total = sum(float(np.sum(h5[f"comp_{i}"]["result_0"][()])) for i in range(job.n))  # (1,) or 0-d
         times.append(time.perf_counter() - t0)
     return {
         "results": produced["results"],

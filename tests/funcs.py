@@ -131,3 +131,13 @@ def square(x):
 
 def square_kw(x, **kw):
     return x**2
+def give_back(value):
+    """Return what came in (the value round-trip tests)."""
+    return value
+
+
+def returns_lock(x):
+    """A value that cannot travel back from a worker for x == 1."""
+    import threading
+
+    return threading.Lock() if x == 1 else x

@@ -39,7 +39,8 @@ def _feed(h: Any, value: Any) -> None:
     """Add ``value`` to the hash ``h``: arrays by dtype, shape and bytes, containers item by item."""
     if isinstance(value, np.ndarray) and value.dtype != object:
         h.update(f"ndarray:{value.dtype.str}:{value.shape}".encode())
-        h.update(memoryview(np.ascontiguousarray(value)).cast("B"))
+        # A byte view, not memoryview(array): the buffer protocol refuses datetime64 and timedelta64.
+        h.update(np.ascontiguousarray(value).reshape(-1).view(np.uint8))
     elif isinstance(value, (list, tuple)):
         h.update(f"{type(value).__name__}:{len(value)}".encode())
         for item in value:

@@ -31,10 +31,26 @@ class OutputSpec:
     stack: StackSpec | None
     output_dir: str | None = None
     cleanup_threshold_days: float | None = None
+    layout: Literal["acme", "modern"] = "acme"  # dask config acme_like.layout, see layout_setting
 
     @property
     def on_disk(self) -> bool:
         return self.mode != "memory"
+
+    @property
+    def acme(self) -> bool:
+        """Files, shapes and places as ACME writes them (the default)."""
+        return self.layout == "acme"
+
+
+def layout_setting() -> Literal["acme", "modern"]:
+    """The one opt-in of acme_like's own forms: dask config ``acme_like.layout`` ("acme" or "modern")."""
+    import dask.config
+
+    value = dask.config.get("acme_like.layout", "acme")
+    if value not in ("acme", "modern"):
+        raise InputError(f'dask config acme_like.layout must be "acme" (the default) or "modern", got {value!r}.')
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,12 +266,12 @@ def _output_spec(
         for name, asked in (("single_file", single_file), ("write_pickle", write_pickle)):
             if asked:
                 _warn(f"{name}=True has no effect when write_worker_results is False: results are returned in memory.")
-        return OutputSpec(mode="memory", single_file=False, stack=stack)
+        return OutputSpec(mode="memory", single_file=False, stack=stack, layout=layout_setting())
     if write_pickle:
         if stack is not None:
             _warn("result_shape has no effect with write_pickle=True: each call's return value is pickled as it is.")
-        return OutputSpec("pickle", False, None, output_dir, cleanup_threshold_days)
-    return OutputSpec("hdf5", single_file, stack, output_dir, cleanup_threshold_days)
+        return OutputSpec("pickle", False, None, output_dir, cleanup_threshold_days, layout_setting())
+    return OutputSpec("hdf5", single_file, stack, output_dir, cleanup_threshold_days, layout_setting())
 
 
 def _warn(message: str) -> None:

@@ -20,7 +20,6 @@ from pathlib import Path
 from ..core.plan import CallPlan
 from ..core.units import format_size
 from ..core.values import measure_bytes
-from ..storage.layout import OutputLayout
 from .worker import CallContext, run_call
 
 #: How many calls a dry run samples by default: 1 % of the calls, at least 1, at most 5.
@@ -84,7 +83,7 @@ def estimate_run(
     with tempfile.TemporaryDirectory(prefix="acme_like-dryrun-") as tmp:
         sample_context = context
         if context.layout is not None:
-            scratch = OutputLayout(run_dir=Path(tmp), stem=context.layout.stem, stamp=context.layout.stamp)
+            scratch = dataclasses.replace(context.layout, run_dir=Path(tmp))
             scratch.create()
             sample_context = dataclasses.replace(context, layout=scratch)
         for index in indices:

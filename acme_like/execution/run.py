@@ -73,12 +73,13 @@ def run_map(
     context = call_context(func, plan, options, layout, entropy)
     try:
         new = _execute(context, plan, func_name, options, todo, connect, journal, log, label or func_name)
+        new = {index: _with_source(outcome, func) for index, outcome in new.items()}
+        outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
+        record = None if journal is None else journal.record
+        return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit(options.output.acme), record)
     finally:
         if journal is not None:
             journal.close()
-    new = {index: _with_source(outcome, func) for index, outcome in new.items()}
-    outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
-    return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit())
 
 
 def _with_source(outcome: TaskOutcome, func: Callable[..., Any]) -> TaskOutcome:
@@ -106,16 +107,21 @@ def call_context(
         fmt="pickle" if output.mode == "pickle" else "hdf5",
         stack=output.stack,
         retries=options.run.retries,
+        acme=output.acme,
     )
 
 
-def stack_copy_limit() -> int:
+def stack_copy_limit(acme: bool = True) -> int:
     """Bytes up to which a stacked result is copied into a real dataset (dask config
-    ``acme_like.stack-copy-limit``, default 64 MB); larger ones stay virtual."""
+    ``acme_like.stack-copy-limit``); larger ones stay virtual. In ACME's layout the
+    stack is always virtual unless the limit is set; in the modern one it defaults to 64 MB."""
     import dask.config
     from dask.utils import parse_bytes
 
-    return int(parse_bytes(dask.config.get("acme_like.stack-copy-limit", "64MB")))
+    limit = dask.config.get("acme_like.stack-copy-limit", None)
+    if limit is None:
+        return 0 if acme else 64 * 10**6
+    return int(parse_bytes(limit))
 
 
 def _execute(

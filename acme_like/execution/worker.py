@@ -14,15 +14,19 @@ import pickle
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import cloudpickle
 import numpy as np
 
 from ..core.plan import CallTemplate
 from ..storage.layout import OutputLayout
 from ..errors import PayloadError
 from ..core.outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
-from ..storage.payload import return_values, write_payload, write_shard
+from ..storage.forms import NotStorable
+from ..storage.payload import return_values, value_forms, write_payload
+from ..storage.shards import write_row_payload, write_shard
 from .sharing import resolve
 from ..core.stacking import StackSpec
 
@@ -41,6 +45,7 @@ class CallContext:
     stack: StackSpec | None = None
     retries: int = 0  # extra attempts for a call that raises
     shards: bool = False  # stacked first values of a batch go into one shard file
+    acme: bool = True  # ACME's forms and files; False: the modern layout (dask config acme_like.layout)
 
     @property
     def sharded(self) -> bool:
@@ -62,7 +67,8 @@ def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutco
     stacked dataset has one source per batch, not per call); other values stay per call.
     """
     if not context.sharded:
-        return [run_call(context, index, values, capture=True) for index, values in calls]
+        outcomes = [run_call(context, index, values, capture=True) for index, values in calls]
+        return outcomes if context.layout is not None else [_travelling(o) for o in outcomes]
     outcomes = [run_call(context, index, values, capture=True) for index, values in calls]
     return _write_shard(context, outcomes)
 
@@ -73,15 +79,16 @@ def _write_shard(context: CallContext, outcomes: list[TaskOutcome]) -> list[Task
     if not done:
         return outcomes
     stack = context.stack
+    firsts = {o.index: _first(context, o.value) for o in done}
     extent = 0
     if stack.slot_inf_axis is not None:
-        extent = max(np.shape(o.value)[stack.slot_inf_axis] for o in done)
+        extent = max(np.shape(first)[stack.slot_inf_axis] for first in firsts.values())
     rows = np.full(stack.full_shape(len(outcomes), extent), stack.fill_value(), dtype=stack.dtype)
     for row, outcome in enumerate(outcomes):
         if outcome.ok:
-            selection: list[Any] = [slice(0, n) for n in np.shape(outcome.value)]
+            selection: list[Any] = [slice(0, n) for n in np.shape(firsts[outcome.index])]
             selection.insert(stack.axis, row)
-            rows[tuple(selection)] = outcome.value
+            rows[tuple(selection)] = firsts[outcome.index]
     path = context.layout.shard_path(outcomes[0].index)
     try:
         size, crc = write_shard(path, rows, [o.index for o in outcomes])
@@ -92,13 +99,20 @@ def _write_shard(context: CallContext, outcomes: list[TaskOutcome]) -> list[Task
         if not outcome.ok:
             finished.append(outcome)
             continue
-        rest = outcome.payload
+        shape = tuple(np.shape(firsts[outcome.index]))
+        try:
+            rest = _row_file(context, outcome, path, rows.shape, row, shape) if context.acme else outcome.payload
+        except PayloadError as exc:
+            finished.append(_failed_write(context, outcome, exc))
+            continue
+        # A row file counts its result_0 already; a pickle or a modern file holds only the other values.
+        counted = rest is not None and rest.fmt == "hdf5" and context.acme
         payload = PayloadRef(
             path=rest.path if rest is not None else str(path),
             fmt=rest.fmt if rest is not None else "hdf5",
-            n_values=rest.n_values + 1 if rest is not None else 1,
+            n_values=1 if rest is None else rest.n_values + (0 if counted else 1),
             nbytes=rest.nbytes if rest is not None else size,
-            stack_shape=tuple(np.shape(outcome.value)),
+            stack_shape=shape,
             crc32=rest.crc32 if rest is not None else crc,
             stack_path=str(path),
             stack_row=row,
@@ -107,6 +121,52 @@ def _write_shard(context: CallContext, outcomes: list[TaskOutcome]) -> list[Task
         )
         finished.append(dataclasses.replace(outcome, payload=payload, value=None))
     return finished
+
+
+def _first(context: CallContext, value: Any) -> Any:
+    """The stacked first value of a call's kept result (ACME's layout keeps all its values)."""
+    return return_values(value)[0] if context.acme else value
+
+
+def _row_file(
+    context: CallContext, outcome: TaskOutcome, shard: Path, shard_shape: tuple[int, ...], row: int, shape: tuple[int, ...]
+) -> PayloadRef:
+    """ACME's file of one stacked call: result_0 onto its shard row, then its other values."""
+    assert context.layout is not None and context.stack is not None
+    layout, index = context.layout, outcome.index
+    rest = return_values(outcome.value)[1:]
+    try:
+        forms = value_forms(rest, rows=False)
+    except NotStorable:
+        return write_payload(layout.payload_path(index), layout.pickle_path(index), rest, fmt="pickle")
+    return write_row_payload(
+        layout.payload_path(index), shard, shard_shape, row, context.stack.axis, shape, context.stack.dtype, forms
+    )
+
+
+#: Values that always pickle; anything else is tried before it travels back to the parent.
+_PLAIN = (type(None), bool, int, float, complex, str, bytes, np.ndarray, np.generic)
+
+
+def _travelling(outcome: TaskOutcome) -> TaskOutcome:
+    """``outcome``, or a failure of this call alone if its value cannot travel back in memory."""
+    value = outcome.value
+    if not outcome.ok or isinstance(value, _PLAIN) and not (isinstance(value, np.ndarray) and value.dtype.kind == "O"):
+        return outcome
+    try:
+        cloudpickle.dumps(value)
+    except Exception as exc:
+        failure = CallFailure(
+            index=outcome.index,
+            kind="exception",
+            exc_type=type(exc).__name__,
+            message=f"its return value ({type(value).__name__}) cannot be sent back from the worker: {exc}. "
+            f"Return values that pickle, or write them to disk (write_worker_results=True).",
+            traceback="",
+            arguments="",
+        )
+        return TaskOutcome(index=outcome.index, status=FAILED, seconds=outcome.seconds, failure=failure)
+    return outcome
 
 
 def _failed_write(context: CallContext, outcome: TaskOutcome, exc: Exception) -> TaskOutcome:
@@ -138,17 +198,23 @@ def _attempt(context: CallContext, index: int, values: Sequence[Any], capture: b
     try:
         result = context.shape_result(index, context.func(*args, **kwargs))
         payload = None
-        if context.sharded:
+        if context.sharded and context.acme:
+            pass  # the batch writes the shard, then this call's file (see _write_shard)
+        elif context.sharded:
             # The first value waits for the batch's shard; other values get a file of their own.
             values = return_values(result)
             result = values[0]
             if len(values) > 1:
                 layout = context.layout
                 assert layout is not None
-                payload = write_payload(layout.payload_path(index), layout.pickle_path(index), values[1:], first=1)
+                payload = write_payload(
+                    layout.payload_path(index), layout.pickle_path(index), values[1:], first=1, acme=False
+                )
         elif context.layout is not None:
             layout = context.layout
-            payload = write_payload(layout.payload_path(index), layout.pickle_path(index), result, context.fmt)
+            payload = write_payload(
+                layout.payload_path(index), layout.pickle_path(index), result, context.fmt, acme=context.acme
+            )
             result = None
     except Exception as exc:
         if not capture:

@@ -3,7 +3,7 @@
 Building an HDF5 file with h5py costs about 0.4 ms of CPU however small it is, more
 than the file system needs to store it. Calls of one map return values of the same
 names, dtypes and shapes, and h5py lays such files out identically: only the bytes
-of the data differ. So the first file of each kind is built in memory by h5py, the
+of the data differ. So the first file of each kind is built by h5py (in a scratch file), the
 offsets of its datasets' raw data are noted, and later files are that image with
 their own data bytes copied in. The assumption is checked, not trusted: a second
 image built by h5py with other data must equal the patched first one byte for byte,
@@ -14,6 +14,8 @@ This module produces bytes only; ``payload`` writes them to disk.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -48,22 +50,39 @@ _templates: dict[tuple, Template | None] = {}
 _lock = threading.Lock()
 
 
-def file_image(named: Sequence[tuple[str, Any, Any]]) -> bytes | None:
+#: Files with this many datasets or more track creation order, so that result_10
+#: follows result_9 when a reader iterates the keys (ACME's readers enumerate them).
+TRACK_ORDER_FROM = 11
+
+
+def track_order(n_datasets: int) -> bool:
+    """Whether a file of ``n_datasets`` results tracks creation order."""
+    return n_datasets >= TRACK_ORDER_FROM
+
+
+def file_image(named: Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]]) -> bytes | None:
     """The bytes of an HDF5 file holding ``create_dataset(name, data=data, dtype=dtype)``
-    for each ``(name, data, dtype)``, or None where only h5py can write it (strings,
-    large data, kinds of values whose layout depends on the data)."""
+    with the attributes ``attrs`` for each ``(name, data, dtype, attrs)``, or None where
+    only h5py can write it (strings, large data, kinds of values whose layout depends on
+    the data, attributes other than short strings)."""
     arrays = []
-    for _, data, dtype in named:
-        if dtype is not None or not isinstance(data, np.ndarray) or data.dtype.kind not in _PATCHABLE_KINDS:
+    for _, data, dtype, attrs in named:
+        if dtype is not None or any(not isinstance(value, str) for _, value in attrs):
+            return None
+        if isinstance(data, h5py.Empty):
+            continue
+        if not isinstance(data, np.ndarray) or data.dtype.kind not in _PATCHABLE_KINDS:
             return None
         arrays.append(data)
-    if not arrays or sum(a.nbytes for a in arrays) > MAX_IMAGE_DATA_BYTES:
+    if not named or sum(a.nbytes for a in arrays) > MAX_IMAGE_DATA_BYTES:
         return None
-    key = tuple((name, a.dtype.str, a.shape) for (name, _, _), a in zip(named, arrays))
+    key = tuple(
+        (name, "empty" if isinstance(data, h5py.Empty) else (data.dtype.str, data.shape), attrs)
+        for name, data, _, attrs in named
+    )
     template = _templates.get(key, False)
     if template is False:
-        names = [name for name, _, _ in named]
-        template = _learn(names, arrays)
+        template = _learn(named)
         with _lock:
             if len(_templates) < MAX_KINDS:
                 _templates[key] = template
@@ -74,26 +93,41 @@ def file_image(named: Sequence[tuple[str, Any, Any]]) -> bytes | None:
     return template.patched(arrays)
 
 
-def _build(names: Sequence[str], arrays: Sequence[np.ndarray]) -> tuple[bytes, list[int | None]]:
-    """An HDF5 file image written by h5py in memory, and each dataset's data offset."""
-    with h5py.File(f"acme_like-image-{id(arrays)}", "w", driver="core", backing_store=False) as h5:
-        datasets = [h5.create_dataset(name, data=array) for name, array in zip(names, arrays)]
-        h5.flush()
-        offsets = [d.id.get_offset() for d in datasets]
-        return bytes(h5.id.get_file_image()), offsets
+def _build(named: Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]]) -> tuple[bytes, list[int | None]]:
+    """An HDF5 file image written by h5py in memory, and each array's data offset."""
+    # Into a real file, read after closing: HDF5 rewrites parts of a file when it closes
+    # it (a file tracking creation order shrinks), so an image taken while the file is
+    # open is not what lands on disk, nor is what the file-object driver writes.
+    with tempfile.TemporaryDirectory(prefix="acme_like-image-") as scratch:
+        path = os.path.join(scratch, "image.h5")
+        with h5py.File(path, "w", track_order=track_order(len(named))) as h5:
+            datasets = []
+            for name, data, _, attrs in named:
+                dataset = h5.create_dataset(name, data=data)
+                for attr, value in attrs:
+                    dataset.attrs[attr] = value
+                if not isinstance(data, h5py.Empty):
+                    datasets.append(dataset)
+            h5.flush()
+            offsets = [d.id.get_offset() for d in datasets]
+        with open(path, "rb") as stream:
+            return stream.read(), offsets
 
 
-def _learn(names: Sequence[str], arrays: Sequence[np.ndarray]) -> Template | None:
-    """A template from ``arrays``, if patching it reproduces h5py's own file for other data."""
-    image, offsets = _build(names, arrays)
+def _learn(named: Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]]) -> Template | None:
+    """A template from ``named``, if patching it reproduces h5py's own file for other data."""
+    arrays = [data for _, data, _, _ in named if not isinstance(data, h5py.Empty)]
+    image, offsets = _build(named)
     if any(offset is None for offset in offsets):
         return None  # empty or compact data: no contiguous block to patch
     template = Template(image, tuple((offset, a.nbytes) for offset, a in zip(offsets, arrays)))
     # Where h5py stores other bytes than the array's own, or anything else depends on
     # the data, the patched image differs from the one h5py builds.
-    others = [_other_values(a) for a in arrays]
-    other_image, other_offsets = _build(names, others)
-    if other_offsets != offsets or template.patched(others) != other_image:
+    others = iter([_other_values(a) for a in arrays])
+    other_named = [(n, d if isinstance(d, h5py.Empty) else next(others), t, at) for n, d, t, at in named]
+    other_arrays = [d for _, d, _, _ in other_named if not isinstance(d, h5py.Empty)]
+    other_image, other_offsets = _build(other_named)
+    if other_offsets != offsets or template.patched(other_arrays) != other_image:
         return None
     return template
 

@@ -37,10 +37,15 @@ class OutputLayout:
     run_dir: Path
     stem: str
     stamp: str
+    pickles_in_run_dir: bool = False  # write_pickle in ACME's layout: <run_dir>/<func>_<i>.pickle
 
     @classmethod
     def for_run(
-        cls, output_dir: str | os.PathLike[str] | None, func_name: str, now: _dt.datetime | None = None
+        cls,
+        output_dir: str | os.PathLike[str] | None,
+        func_name: str,
+        now: _dt.datetime | None = None,
+        pickles_in_run_dir: bool = False,
     ) -> "OutputLayout":
         """The layout of a run of ``func_name``, in ``output_dir`` or a new ``ACME_<time>`` directory."""
         now = now or _dt.datetime.now()
@@ -48,7 +53,9 @@ class OutputLayout:
             run_dir = Path.cwd() / f"{RUN_DIR_PREFIX}{now:%Y%m%d-%H%M%S-%f}"
         else:
             run_dir = Path(output_dir).expanduser().absolute()
-        return cls(run_dir=run_dir, stem=safe_stem(func_name), stamp=f"{now:%Y%m%d-%H%M%S}")
+        return cls(
+            run_dir=run_dir, stem=safe_stem(func_name), stamp=f"{now:%Y%m%d-%H%M%S}", pickles_in_run_dir=pickles_in_run_dir
+        )
 
     @property
     def payload_dir(self) -> Path:
@@ -85,9 +92,20 @@ class OutputLayout:
         """The file holding the stacked first values of a batch of calls starting at ``first_index``."""
         return self.payload_dir / f"{self.stem}_stack_{first_index}.h5"
 
+    @property
+    def stack_path(self) -> Path:
+        """The one source file of a consolidated stacked result_0 (rows of every shard)."""
+        return self.payload_dir / f"{self.stem}_stack.h5"
+
     def pickle_path(self, index: int) -> Path:
-        """The pickle payload of call ``index`` (for values HDF5 cannot hold)."""
+        """The pickle payload of call ``index`` (``write_pickle``, or values HDF5 cannot hold)."""
+        if self.pickles_in_run_dir:
+            return self.moved_up(self.payload_path(index)).with_suffix(".pickle")
         return self.payload_path(index).with_suffix(".pickle")
+
+    def moved_up(self, path: str | os.PathLike[str]) -> Path:
+        """Where a payload file goes when ACME's emergency pickling moves every payload up."""
+        return self.run_dir / Path(path).name
 
     def relative(self, path: str | os.PathLike[str]) -> str:
         """``path`` relative to the run directory, as stored in the container."""

@@ -9,7 +9,6 @@ complete. This module does not import dask.
 
 from __future__ import annotations
 
-import numbers
 import os
 import pickle
 import zlib
@@ -20,16 +19,12 @@ import h5py
 import numpy as np
 
 from ..errors import PayloadError
-from .h5image import file_image
+from .forms import Form, NotStorable, hdf5_form, is_acme_scalar, read_value
+from .h5image import file_image, track_order
 from .layout import partial_path
 from ..core.outcome import PayloadRef
 
 RESULT_PREFIX = "result_"
-_NUMERIC_KINDS = "biufcb?"
-
-
-class _NotStorable(Exception):
-    """A value has no HDF5 representation; the call's result goes to a pickle."""
 
 
 def return_values(result: Any) -> tuple[Any, ...]:
@@ -37,58 +32,46 @@ def return_values(result: Any) -> tuple[Any, ...]:
     return result if isinstance(result, tuple) else (result,)
 
 
-def _hdf5_form(value: Any) -> tuple[Any, Any]:
-    """``(data, dtype)`` for ``create_dataset``, or raise _NotStorable."""
-    if isinstance(value, str):
-        return value, h5py.string_dtype()
-    if isinstance(value, (bytes, np.bytes_)):
-        return np.bytes_(value), None
-    if isinstance(value, (bool, numbers.Number, np.generic)) and not isinstance(value, np.object_):
-        array = np.asarray(value)
-    elif isinstance(value, (np.ndarray, list)):
-        try:
-            array = np.asarray(value)
-        except ValueError:  # ragged nesting such as [[1, 2], [3]]
-            raise _NotStorable("a ragged list") from None
-    else:
-        raise _NotStorable(type(value).__name__)
-    if array.dtype.kind == "U":
-        if isinstance(value, list):
-            leaves = np.asarray(value, dtype=object).ravel()
-            if not all(isinstance(item, str) for item in leaves):
-                raise _NotStorable("a list mixing strings and other values")
-        return array.astype(object), h5py.string_dtype()
-    if array.dtype.kind in _NUMERIC_KINDS or array.dtype.kind == "S":
-        return array, None
-    raise _NotStorable(f"values of dtype {array.dtype}")
+def value_forms(values: Sequence[Any], acme: bool = True, rows: bool | None = None) -> list[Form]:
+    """The HDF5 form of each return value (NotStorable if one has none).
+
+    In ACME's layout, return values that are all numbers or strings are ``(1,)``
+    datasets each (``rows``, decided from ``values`` unless given); in the modern
+    layout every scalar is 0-d.
+    """
+    if rows is None:
+        rows = acme and bool(values) and all(is_acme_scalar(v) for v in values)
+    return [hdf5_form(value, row=rows) for value in values]
 
 
-def write_payload(h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf5", first: int = 0) -> PayloadRef:
+def write_payload(
+    h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf5", first: int = 0, acme: bool = True, rows: bool | None = None
+) -> PayloadRef:
     """Store ``result`` at ``h5_path``, or at ``pickle_path`` if asked or if HDF5 cannot hold it.
 
     ``first`` numbers the datasets from ``result_<first>`` (1 when the first value is
-    stored elsewhere, stacked with other calls' first values).
+    stored elsewhere, stacked with other calls' first values). ``acme`` writes ACME's
+    forms (``(1,)`` scalars), else the modern ones (0-d scalars).
     """
     values = return_values(result)
     if fmt == "pickle":
         return _write_pickle(pickle_path, result, len(values))
     try:
-        forms = [_hdf5_form(value) for value in values]
-    except _NotStorable:
+        forms = value_forms(values, acme, rows)
+    except NotStorable:
         return _write_pickle(pickle_path, result, len(values))
     names = [f"{RESULT_PREFIX}{k + first}" for k in range(len(forms))]
-    shape = np.shape(forms[0][0]) if forms else None
-    image = file_image([(name, data, dtype) for name, (data, dtype) in zip(names, forms)])
+    shape = np.shape(forms[0].data) if forms and not isinstance(forms[0].data, h5py.Empty) else None
+    image = file_image([(name, form.data, form.dtype, form.attrs) for name, form in zip(names, forms)])
     if image is not None:
         size, crc = _write_bytes(h5_path, image)
         return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc)
     tmp = partial_path(h5_path)
     try:
-        with h5py.File(tmp, "w") as h5:
-            for name, (data, dtype) in zip(names, forms):
-                h5.create_dataset(name, data=data, dtype=dtype)
+        with h5py.File(tmp, "w", track_order=track_order(len(forms))) as h5:
+            write_forms(h5, names, forms)
         os.replace(tmp, h5_path)
-    except TypeError:
+    except (TypeError, ValueError):
         # h5py found no HDF5 type after all (e.g. a structured dtype it cannot map).
         tmp.unlink(missing_ok=True)
         return _write_pickle(pickle_path, result, len(values))
@@ -97,6 +80,14 @@ def write_payload(h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf
         raise PayloadError(f"could not write the result file {h5_path}: {exc}") from exc
     size, crc = file_checksum(h5_path)
     return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc)
+
+
+def write_forms(group: h5py.Group, names: Sequence[str], forms: Sequence[Form]) -> None:
+    """Create one dataset per form in ``group`` (the order h5image's templates assume)."""
+    for name, form in zip(names, forms):
+        dataset = group.create_dataset(name, data=form.data, dtype=form.dtype)
+        for key, value in form.attrs:
+            dataset.attrs[key] = value
 
 
 def _write_bytes(path: Path, data: bytes) -> tuple[int, int]:
@@ -143,20 +134,6 @@ def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:
     return PayloadRef(path=str(path), fmt="pickle", n_values=n_values, nbytes=writer.size, crc32=writer.crc)
 
 
-def write_shard(path: Path, rows: np.ndarray, indices: Sequence[int]) -> tuple[int, int]:
-    """Write a batch's stacked first values atomically; return the file's (size, CRC-32)."""
-    tmp = partial_path(path)
-    try:
-        with h5py.File(tmp, "w") as h5:
-            h5.create_dataset(f"{RESULT_PREFIX}0", data=rows)
-            h5.attrs["call_indices"] = np.asarray(indices, dtype=np.int64)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PayloadError(f"could not write the result file {path}: {exc}") from exc
-    return file_checksum(path)
-
-
 def file_checksum(path: Path) -> tuple[int, int]:
     """``(size in bytes, CRC-32)`` of a file, read in 1 MiB blocks."""
     crc = 0
@@ -168,23 +145,57 @@ def file_checksum(path: Path) -> tuple[int, int]:
     return size, crc
 
 
-def read_payload(path: str | os.PathLike[str]) -> Any:
+def read_payload(path: str | os.PathLike[str], index: int | None = None) -> Any:
     """Read back what one call returned: a value, or a tuple of values.
 
-    Strings come back as ``str``, scalars as numpy scalars, arrays as arrays.
+    ``path`` is a call's payload file (``.h5`` or ``.pickle``), or, with ``index``,
+    a container: then call ``index``'s values are read from it (from its
+    ``comp_<index>`` group, and row ``index`` of a stacked ``result_0``).
+
+    Values written by acme_like come back as the call returned them (see the values
+    table of the documentation); files without acme_like's marks, such as ACME's,
+    read back as they are stored (ACME's ``(1,)`` scalars as arrays of one element).
+
+    Examples
+    --------
+    >>> read_payload("run/f_payload/f_3.h5")  # doctest: +SKIP
+    18
+    >>> read_payload("run/f.h5", 3)  # doctest: +SKIP
+    18
     """
     path = Path(path)
     if path.suffix == ".pickle":
         with open(path, "rb") as stream:
             return pickle.load(stream)
     with h5py.File(path, "r") as h5:
-        names = sorted((n for n in h5 if n.startswith(RESULT_PREFIX)), key=lambda n: int(n[len(RESULT_PREFIX):]))
-        values = tuple(_read_dataset(h5[name]) for name in names)
+        if index is None:
+            return _read_group(h5)
+        return _read_call(h5, index)
+
+
+def _read_group(group: h5py.Group, first: tuple[Any, ...] = ()) -> Any:
+    names = sorted((n for n in group if n.startswith(RESULT_PREFIX)), key=lambda n: int(n[len(RESULT_PREFIX):]))
+    values = first + tuple(read_value(group[name]) for name in names)
     return values[0] if len(values) == 1 else values
 
 
-def _read_dataset(dataset: h5py.Dataset) -> Any:
-    if h5py.check_string_dtype(dataset.dtype) is not None and dataset.dtype.kind == "O":
-        data = dataset.asstr()[()]
-        return data if isinstance(data, str) else np.asarray(data, dtype=object)
-    return dataset[()]
+def _read_call(h5: h5py.File, index: int) -> Any:
+    name = f"comp_{index}"
+    first: tuple[Any, ...] = ()
+    stacked = h5.get(f"{RESULT_PREFIX}0")
+    if isinstance(stacked, h5py.Dataset):
+        axis = int(stacked.attrs.get("stacking_axis", 0))
+        selection: list[Any] = [slice(None)] * stacked.ndim
+        selection[axis] = index
+        first = (stacked[tuple(selection)],)
+    if name not in h5:
+        if first:
+            return first[0]
+        raise KeyError(f"{h5.filename} holds no results of call {index} (no {name}).")
+    group = h5[name]
+    if "pickle" in group and group.attrs.get("pickled", False):
+        return pickle.loads(group["pickle"][()].tobytes())
+    if "pickle" in group.attrs:  # a container that names the call's pickle
+        with open(Path(h5.filename).parent / group.attrs["pickle"], "rb") as stream:
+            return pickle.load(stream)
+    return _read_group(group, first)

@@ -9,10 +9,13 @@ the work; no dask.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import warnings
 from dataclasses import dataclass
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from ..core.options import OutputSpec
 from ..core.outcome import CallFailure, PayloadRef, TaskOutcome
@@ -54,7 +57,9 @@ class RunResult:
             where = "result_0" if self.stacked else "comp_0/result_0"
             log.info('Results of %d calls are in %s; open with h5py.File(path)["%s"][()]', n_calls, self.container, where)
         elif self.layout is not None:
-            log.info("Results of %d calls are in %s", n_calls, self.layout.payload_dir)
+            folders = {str(Path(o.payload.path).parent) for o in self.outcomes if o.ok and o.payload is not None}
+            where = folders.pop() if len(folders) == 1 else str(self.layout.run_dir)
+            log.info("Results have been saved to %s", where)
         else:
             log.info("Finished %d calls of %s", n_calls, self.func_name)
 
@@ -65,12 +70,29 @@ def collect_results(
     outcomes: Sequence[TaskOutcome],
     func_name: str,
     stack_copy_bytes: int,
+    record: Callable[[list[TaskOutcome]], None] | None = None,
 ) -> RunResult:
-    """Build the container or assemble the values of a run whose calls all have outcomes."""
+    """Build the container or assemble the values of a run whose calls all have outcomes.
+
+    In ACME's layout, when some call's values had to be pickled, every payload moves up
+    into the run directory and no container is built, as ACME does; ``record`` then
+    receives the moved outcomes (the run's journal, so that a resumed run finds them).
+    """
     container = None
     if layout is not None:
         pickled = [o.index for o in outcomes if o.ok and o.payload and o.payload.fmt == "pickle"]
-        if output.mode == "hdf5":
+        if pickled and output.mode == "hdf5" and output.acme and not output.single_file:
+            outcomes = _move_up(layout, outcomes, record)
+            layout.container_path.unlink(missing_ok=True)  # a container of an earlier run
+            warnings.warn(
+                f"Some compute runs could not be saved as HDF5, collection container "
+                f"{layout.container_path} has been removed as it would comprise invalid file-links. "
+                f"Calls {_list_indices(pickled)} of {func_name} returned values HDF5 cannot store "
+                f"and were pickled; every payload is in {layout.run_dir}.",
+                AcmeLikeWarning,
+                stacklevel=5,
+            )
+        elif output.mode == "hdf5":
             container = str(build_container(layout, outcomes, func_name, output.stack, output.single_file, stack_copy_bytes))
             if pickled:
                 warnings.warn(
@@ -93,6 +115,41 @@ def collect_results(
     if failures and layout is not None:
         failures_path = str(write_failures(layout.failures_path, func_name, len(outcomes), failures))
     return RunResult(func_name, tuple(outcomes), layout, container, failures_path, returned, output.stack is not None)
+
+
+def _move_up(
+    layout: OutputLayout, outcomes: Sequence[TaskOutcome], record: Callable[[list[TaskOutcome]], None] | None
+) -> list[TaskOutcome]:
+    """Move every payload file (and shard) of the run into the run directory; the outcomes that say so."""
+    moved: list[TaskOutcome] = []
+    changed: list[TaskOutcome] = []
+    for outcome in outcomes:
+        ref = outcome.payload
+        if not outcome.ok or ref is None:
+            moved.append(outcome)
+            continue
+        path = _move(layout, ref.path)
+        stack_path = None if ref.stack_path is None else _move(layout, ref.stack_path)
+        if path == ref.path and stack_path == ref.stack_path:
+            moved.append(outcome)
+            continue
+        outcome = dataclasses.replace(outcome, payload=dataclasses.replace(ref, path=path, stack_path=stack_path))
+        moved.append(outcome)
+        changed.append(outcome)
+    if record is not None and changed:
+        record(changed)
+    try:
+        layout.payload_dir.rmdir()
+    except OSError:
+        pass  # something else lives there; leave it
+    return moved
+
+
+def _move(layout: OutputLayout, path: str) -> str:
+    target = layout.moved_up(path)
+    if Path(path) != target and Path(path).exists():
+        os.replace(path, target)
+    return str(target)
 
 
 def _list_indices(indices: list[int], limit: int = 20) -> str:

@@ -34,8 +34,9 @@ def test_stacked_results_form_one_virtual_dataset_that_survives_a_move(backend, 
         assert h5["comp_2"]["result_1"][()] == 6  # the other return values stay per call
 
 
-def test_small_stacked_results_are_copied_into_a_real_dataset(backend, tmp_path):
-    pmap, _ = backend.run(funcs.vector, [1, 2, 3, 4], result_shape=(None, 3), output_dir=tmp_path / "run")
+def test_small_stacked_results_are_copied_into_a_real_dataset_in_the_modern_layout(backend, tmp_path):
+    with dask.config.set({"acme_like.layout": "modern"}):
+        pmap, _ = backend.run(funcs.vector, [1, 2, 3, 4], result_shape=(None, 3), output_dir=tmp_path / "run")
     shutil.move(tmp_path / "run", tmp_path / "moved")
     with h5py.File(tmp_path / "moved" / "vector.h5", "r") as h5:
         assert not h5["result_0"].is_virtual
@@ -141,6 +142,7 @@ def test_single_file_stores_values_hdf5_cannot_hold_as_pickled_bytes(backend, tm
 def test_write_pickle_gives_one_pickle_per_call_and_no_container(backend):
     pmap, paths = backend.run(funcs.vector, [1, 2], write_pickle=True, output_dir="p")
     assert [Path(p).name for p in paths] == ["vector_0.pickle", "vector_1.pickle"]
+    assert {Path(p).parent for p in paths} == {Path("p").absolute()}  # ACME: beside the log, no payload dir
     with open(paths[1], "rb") as stream:
         values = pickle.load(stream)
     np.testing.assert_array_equal(values[0], [2, 2, 2])
@@ -149,17 +151,28 @@ def test_write_pickle_gives_one_pickle_per_call_and_no_container(backend):
     assert not Path("p", "vector.h5").exists()
 
 
-def test_emergency_pickles_of_calls_1_and_15_never_collide(backend):
-    with pytest.warns(UserWarning, match=r"pickled instead: calls 1, 15"):
+def test_emergency_pickles_of_calls_1_and_15_never_collide_and_move_up_with_every_payload(backend):
+    with pytest.warns(UserWarning, match=r"collection container .* has been removed .*\n?.*Calls 1, 15"):
         pmap, paths = backend.run(funcs.dict_for_1_and_15, list(range(16)), output_dir="e")
     assert Path(paths[1]).name == "dict_for_1_and_15_1.pickle"
     assert Path(paths[15]).name == "dict_for_1_and_15_15.pickle"
+    assert {Path(p).parent for p in paths} == {Path("e").absolute()}  # ACME: every payload moves up
     assert read_payload(paths[1]) == {"x": 1} and read_payload(paths[15]) == {"x": 15}
     assert read_payload(paths[5]) == 5
+    assert pmap.results_container is None and not Path("e", "dict_for_1_and_15.h5").exists()
+
+
+def test_the_modern_layout_keeps_the_container_and_the_pickles_in_the_payload_directory(backend):
+    with dask.config.set({"acme_like.layout": "modern"}), pytest.warns(UserWarning, match=r"pickled instead: calls 1, 15"):
+        pmap, paths = backend.run(funcs.dict_for_1_and_15, list(range(16)), output_dir="e")
+    assert Path(paths[15]).name == "dict_for_1_and_15_15.pickle"
+    assert read_payload(paths[1]) == {"x": 1} and read_payload(paths[5]) == 5
     with h5py.File(pmap.results_container, "r") as h5:
         assert list(h5.attrs["pickled_calls"]) == [1, 15]
         assert h5["comp_15"].attrs["pickle"] == "dict_for_1_and_15_payload/dict_for_1_and_15_15.pickle"
         assert h5["comp_14"]["result_0"][()] == 14
+        assert h5["comp_14"]["result_0"].shape == ()  # the modern layout's 0-d scalars
+    assert read_payload(pmap.results_container, 15) == {"x": 15}
 
 
 @pytest.mark.parametrize(
@@ -208,7 +221,9 @@ def test_stacked_batches_read_back_from_few_sources(processes_client, tmp_path):
         assert len(stacked.virtual_sources()) < 100  # one source per batch of calls, not one per call
         np.testing.assert_array_equal(stacked[:, 0], np.arange(300.0))
         assert h5["comp_299"]["result_1"][()] == 598
-    assert read_payload(paths[7]) == 14  # each call keeps a file of its own for its other values
+    row, other = read_payload(paths[7])  # each call's file: its row of a shard, its other values
+    np.testing.assert_array_equal(row, [7.0, 7.0, 7.0])
+    assert other == 14
 
 
 def test_stacked_batches_with_failures_and_a_single_file(processes_client, tmp_path):

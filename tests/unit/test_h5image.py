@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from acme_like import read_payload
 from acme_like.storage import h5image
-from acme_like.storage.payload import write_payload
+from acme_like.storage.payload import value_forms, write_payload
 
 VALUES = [
     np.float64(1.5),
@@ -26,15 +26,22 @@ VALUES = [
     np.array([True, False, True]),
     np.array([b"ab", b"cd"]),
     (1, np.arange(3.0), np.uint8(200)),
+    None,  # an HDF5 null dataspace
+    (1, 2.5),  # scalars among scalars: ACME's (1,) form each, with their mark
+    tuple(range(12)),  # 11 or more values: creation order is tracked
+    (None, np.arange(2)),
 ]
 
 
-def h5py_bytes(path, values, first=0):
-    """The file h5py itself writes for these values."""
+def h5py_bytes(path, values, first=0, rows=None):
+    """The file h5py itself writes for these values' forms (ACME's (1,) scalars, marks)."""
     values = values if isinstance(values, tuple) else (values,)
-    with h5py.File(path, "w") as h5:
-        for k, value in enumerate(values):
-            h5.create_dataset(f"result_{k + first}", data=np.asarray(value))
+    forms = value_forms(values, rows=rows)
+    with h5py.File(path, "w", track_order=len(forms) >= 11) as h5:
+        for k, form in enumerate(forms):
+            dataset = h5.create_dataset(f"result_{k + first}", data=form.data, dtype=form.dtype)
+            for key, value in form.attrs:
+                dataset.attrs[key] = value
     return path.read_bytes()
 
 
@@ -58,15 +65,15 @@ def test_every_file_of_a_kind_equals_what_h5py_writes(tmp_path, value):
         for g, e in zip(got if isinstance(this, tuple) else (got,), this if isinstance(this, tuple) else (this,)):
             np.testing.assert_array_equal(g, e)
     values = value if isinstance(value, tuple) else (value,)
-    named = [(f"result_{k}", *_form(v)) for k, v in enumerate(values)]
+    named = [(f"result_{k}", f.data, f.dtype, f.attrs) for k, f in enumerate(value_forms(values))]
     assert h5image.file_image(named) is not None, "this kind of result was not written from an image"
 
 
 def test_first_values_stored_elsewhere_shift_the_names(tmp_path):
     for i in range(2):
         value = (np.float64(i), np.arange(4) + i)
-        write_payload(tmp_path / f"f_{i}.h5", tmp_path / f"f_{i}.pickle", value[1:], first=1)
-        assert (tmp_path / f"f_{i}.h5").read_bytes() == h5py_bytes(tmp_path / "ref.h5", value[1:], first=1)
+        write_payload(tmp_path / f"f_{i}.h5", tmp_path / f"f_{i}.pickle", value[1:], first=1, rows=False)
+        assert (tmp_path / f"f_{i}.h5").read_bytes() == h5py_bytes(tmp_path / "ref.h5", value[1:], first=1, rows=False)
 
 
 @pytest.mark.parametrize("value", ["text", np.array(["a", "bc"]), np.zeros(0), np.zeros((2, 0))])
@@ -79,7 +86,7 @@ def test_values_h5py_lays_out_by_content_are_left_to_h5py(tmp_path, value):
 
 def test_large_results_are_written_by_h5py(tmp_path):
     big = np.zeros(h5image.MAX_IMAGE_DATA_BYTES // 8 + 1)
-    assert h5image.file_image([("result_0", big, None)]) is None
+    assert h5image.file_image([("result_0", big, None, ())]) is None
 
 
 @settings(max_examples=60, deadline=None)
@@ -94,15 +101,19 @@ def test_any_numeric_array_patched_in_equals_h5py_file(tmp_path_factory, array, 
     tmp = tmp_path_factory.mktemp("prop")
     other = np.random.default_rng(seed).integers(0, 256, array.nbytes, dtype=np.uint8)
     other = np.frombuffer(other.tobytes(), dtype=array.dtype).reshape(array.shape)
-    h5image.file_image([("result_0", array, None)])  # teaches the template
-    image = h5image.file_image([("result_0", other, None)])
+    h5image.file_image([("result_0", array, None, ())])  # teaches the template
+    image = h5image.file_image([("result_0", other, None, ())])
     assert image is not None
     (tmp / "patched.h5").write_bytes(image)
-    assert image == h5py_bytes(tmp / "ref.h5", other)
+    with h5py.File(tmp / "ref.h5", "w") as h5:
+        h5.create_dataset("result_0", data=other)
+    assert image == (tmp / "ref.h5").read_bytes()
     np.testing.assert_array_equal(read_payload(tmp / "patched.h5"), other)
 
 
 def _shifted(value, i):
+    if value is None:
+        return None
     if isinstance(value, tuple):
         return tuple(_shifted(v, i) for v in value)
     array = np.asarray(value)
@@ -111,10 +122,9 @@ def _shifted(value, i):
     if array.dtype.kind == "b":
         return ~array
     out = (array + i).astype(array.dtype)
-    return out if isinstance(value, np.ndarray) else out[()]
+    return out if isinstance(value, np.ndarray) else out[()] if isinstance(value, np.generic) else out[()].item()
 
 
 def _form(value):
-    from acme_like.storage.payload import _hdf5_form
-
-    return _hdf5_form(value)
+    (form,) = value_forms((value,))
+    return form.data, form.dtype, form.attrs
