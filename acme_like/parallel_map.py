@@ -115,7 +115,7 @@ class ParallelMap:
         If ``func`` has a parameter ``rng`` that is not given, each call receives
         ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(index,)))``: an
         independent stream per call, the same whatever the workers, batching or retries.
-        Without ``seed`` a fresh one is drawn and recorded in ``<func>_run.json``.
+        Without ``seed`` a fresh one is drawn and recorded in ``.acme_like/<func>_manifest.json``.
     batch_size : int or "auto"
         Calls per dask task. "auto" measures a few calls first and then sends short
         calls in batches of about 0.2 s of work (long calls one by one); every call

@@ -1,8 +1,10 @@
 """The run's record of finished calls, so a later run can skip them: a manifest and a journal.
 
-The manifest (``<func>_run.json``) says what kind of run wrote the directory; the
-journal (``<func>_calls.jsonl``) gets one line per finished or failed call, appended
-by the parent as outcomes arrive. A call counts as done only if its line is
+Both live in ``<output_dir>/.acme_like/``. The manifest (``<func>_manifest.json``)
+says what kind of run wrote the directory and in which record format; the journal
+(``<func>_journal.jsonl``) gets one line per finished or failed call, appended by the
+parent as outcomes arrive. Records of the previous format (``<func>_run.json`` and
+``<func>_calls.jsonl`` in the payload directory) are moved here on resume. A call counts as done only if its line is
 complete, its argument digest matches, and its payload still has the recorded
 size and checksum. A line cut short by a crash is ignored. Storage only; no dask.
 """
@@ -10,6 +12,7 @@ size and checksum. A line cut short by a crash is ignored. Storage only; no dask
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,12 @@ from ..core.options import OutputSpec
 from ..errors import InputError
 import numpy as np
 
-FORMAT_VERSION = 1
+#: Version of the records' format. 1: manifest and journal in ``<func>_payload/``, calls
+#: identified by index, arguments and the function's name. 2: ``.acme_like/``, calls
+#: identified by their arguments and the function's code.
+FORMAT_VERSION = 2
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +52,44 @@ def write_manifest(layout: OutputLayout, signature: Mapping[str, Any]) -> None:
 
 def read_manifest(layout: OutputLayout) -> dict[str, Any] | None:
     try:
-        return json.loads(layout.manifest_path.read_text(encoding="utf-8"))
+        manifest = json.loads(layout.manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if int(manifest.get("format", 1)) > FORMAT_VERSION:
+        raise InputError(
+            f"output_dir {layout.run_dir} was written by a newer acme_like (record format "
+            f"{manifest.get('format')}, this one reads up to {FORMAT_VERSION}). Resume it with that "
+            f"version, or pass another output_dir."
+        )
+    return manifest
+
+
+def migrate_records(layout: OutputLayout) -> bool:
+    """Move the records of the previous format into ``.acme_like/``; True if there were any.
+
+    Moving (``os.replace``, same file system) is all the migration there is: the format
+    version inside the manifest tells the resume plan how to read the journal.
+    """
+    legacy = layout.legacy_manifest_path
+    if not legacy.exists() or layout.manifest_path.exists():
+        return False
+    try:
+        layout.meta_dir.mkdir(parents=True, exist_ok=True)
+        if layout.legacy_journal_path.exists():
+            os.replace(layout.legacy_journal_path, layout.journal_path)
+        old_failures = layout.run_dir / layout.failures_path.name
+        if old_failures.exists():
+            os.replace(old_failures, layout.failures_path)
+        os.replace(legacy, layout.manifest_path)
+    except OSError as exc:
+        raise InputError(
+            f"output_dir {layout.run_dir} holds records of an earlier acme_like format ({legacy}) "
+            f"that could not be moved into {layout.meta_dir}: {exc}. Move {legacy.name} and "
+            f"{layout.legacy_journal_path.name} there yourself (as {layout.manifest_path.name} and "
+            f"{layout.journal_path.name}), or pass rerun=\"all\" to recompute every call."
+        ) from exc
+    logger.info("Moved the records of an earlier acme_like format from %s into %s", layout.payload_dir, layout.meta_dir)
+    return True
 
 
 class Journal:
@@ -208,6 +251,7 @@ def plan_resume(
 ) -> ResumePlan:
     """What to run in ``layout`` now; raises InputError if it holds a different kind of run."""
     n_calls = len(digests)
+    migrate_records(layout)
     manifest = read_manifest(layout)
     if manifest is None or rerun == "all":
         entropy = seed if seed is not None else _fresh_entropy(manifest)

@@ -75,7 +75,7 @@ if __name__ == "__main__":
 
 def _journal_done(out: Path, stem: str) -> set[int]:
     done = set()
-    for line in (out / f"{stem}_payload" / f"{stem}_calls.jsonl").read_text().splitlines():
+    for line in (out / ".acme_like" / f"{stem}_journal.jsonl").read_text().splitlines():
         try:
             record = json.loads(line)
         except ValueError:
@@ -150,7 +150,7 @@ def test_sigkill_of_the_parent_mid_write_never_leaves_a_file_that_reads_as_done(
         for path in payloads.glob("*.h5"):
             index = int(path.stem.split("_")[-1])
             np.testing.assert_array_equal(read_payload(path), np.full(200_000, float(index)))
-        journal = payloads / "big_block_calls.jsonl"
+        journal = out / ".acme_like" / "big_block_journal.jsonl"
         if journal.exists():
             for line in journal.read_text().splitlines():
                 try:
