@@ -102,10 +102,16 @@ class ParallelMap:
         than this many days (0: all of them) before the run.
     partition, setup_timeout
         ACME's SLURM keywords; checked, and used when running on SLURM.
-    rerun : {"missing", "all"}
+    rerun : {"missing", "keep-stale", "all"}
         Running again in an ``output_dir`` that holds an earlier run of ``func``:
-        "missing" (default) runs only the calls without a valid result there (never
-        run, failed, damaged, or with changed arguments); "all" runs every call.
+        "missing" (default) runs only the calls without a valid result of the same code
+        there (never run, failed, damaged, new arguments, or made by other code of
+        ``func``); "keep-stale" also keeps results made by other code; "all" runs every
+        call. Results are matched by their arguments, not their position.
+    version : str, optional
+        Pins the code part of every call's identity: results made with the same
+        ``version`` are kept whatever the code (for a refactor that changes no
+        result). A function's ``__acme_like_version__`` attribute does the same.
     retries : int
         Extra attempts for a call that raises (default 0: a raised exception is final).
     worker_retries : int
@@ -161,6 +167,7 @@ class ParallelMap:
         retries: int = 0,
         worker_retries: int = 2,
         seed: int | None = None,
+        version: str | None = None,
         **kwargs: Any,
     ) -> None:
         self.options: Options = resolve_options(
@@ -178,6 +185,7 @@ class ParallelMap:
             retries=retries,
             worker_retries=worker_retries,
             seed=seed,
+            version=version,
             write_worker_results=write_worker_results,
             output_dir=output_dir,
             n_workers=n_workers,

@@ -123,3 +123,18 @@ def worker_settings(dask_worker=None):
         "tick": dask.config.get("distributed.admin.tick.interval"),
         "plugins": sorted(dask_worker.plugins) if dask_worker is not None else None,
     }
+
+
+def counted_file(path, marker_dir):
+    """The size of the file at ``path``; leaves a marker per execution (named by the file)."""
+    import uuid
+
+    os.makedirs(marker_dir, exist_ok=True)
+    open(os.path.join(marker_dir, f"{os.path.basename(path)}-{uuid.uuid4().hex}"), "w").close()
+    return os.path.getsize(path)
+
+
+def counted_draw(x, marker_dir, rng=None):
+    """A draw of the call's own stream; leaves a marker per execution."""
+    counted(x, marker_dir)
+    return float(rng.random())

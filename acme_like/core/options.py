@@ -16,6 +16,9 @@ from typing import Any, Literal
 from ..errors import AcmeLikeWarning, InputError, InputTypeError
 from .stacking import StackSpec, parse_stack
 
+#: ParallelMap's ``rerun``: what a run keeps of an earlier run in its directory.
+RERUN_CHOICES = ("missing", "keep-stale", "all")
+
 @dataclass(frozen=True, slots=True)
 class OutputSpec:
     """Where results go: "memory", per-call "hdf5" or "pickle" files, one file, stacked or not."""
@@ -51,6 +54,7 @@ class Options:
     retries: int
     worker_retries: int
     seed: int | None
+    version: str | None = None  # pins the code part of every call's identity
 
     @property
     def write_worker_results(self) -> bool:
@@ -85,6 +89,7 @@ def resolve_options(
     retries: Any = 0,
     worker_retries: Any = 2,
     seed: Any = None,
+    version: Any = None,
 ) -> Options:
     """Validate ParallelMap's keywords and return them as one frozen value."""
     for name, value in (
@@ -112,8 +117,16 @@ def resolve_options(
         raise InputError(f"setup_timeout must be a number of seconds >= 0, got {setup_timeout!r}.")
     if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise InputError(f'batch_size must be "auto" or a positive integer (calls per task), got {batch_size!r}.')
-    if rerun not in ("missing", "all"):
-        raise InputError(f'rerun must be "missing" (calls without a valid result) or "all", got {rerun!r}.')
+    if rerun not in RERUN_CHOICES:
+        raise InputError(
+            f'rerun must be "missing" (calls without a valid result of the same code), "keep-stale" '
+            f'(also keep results of other code) or "all", got {rerun!r}.'
+        )
+    if version is not None and (not isinstance(version, str) or not version):
+        raise InputTypeError(
+            f'version must be None or a non-empty string that pins the code part of the calls\' '
+            f'identity (e.g. version="2"), got {_type_name(version)} {version!r}.'
+        )
     for name, value in (("retries", retries), ("worker_retries", worker_retries)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InputError(f"{name} must be an integer >= 0, got {value!r}.")
@@ -180,6 +193,7 @@ def resolve_options(
         retries=retries,
         worker_retries=worker_retries,
         seed=seed,
+        version=version,
     )
 
 

@@ -27,7 +27,7 @@ class PayloadRef:
     stack_shape: tuple[int, ...] | None = None  # shape of result_0 when results are stacked
     crc32: int = 0  # checksum of the file as written, to tell a damaged payload on resume
     stack_path: str | None = None  # the shard holding this call's stacked first value, if any
-    stack_row: int = 0  # its row in that shard
+    stack_row: int = 0  # its row in that shard; for "container", its index in that container
     stack_nbytes: int = 0  # the shard's size and checksum as written
     stack_crc32: int = 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import uuid
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -18,11 +19,12 @@ from distributed import Client
 
 from ..core.options import Options
 from ..core.outcome import TaskOutcome
-from ..core.identity import call_digests
+from ..core.identity import call_identities, legacy_call_digests
 from ..core.plan import CallPlan
 from ..storage.housekeeping import tidy_earlier_runs
 from ..storage.layout import OutputLayout
-from ..storage.records import Journal, plan_resume, run_signature, write_manifest
+from ..storage.records import Journal, write_manifest
+from ..storage.resume import plan_resume, relocate, run_signature
 from ..storage.results import RunResult, collect_results
 from .local import count_workers, workers_are_local
 from .progress import Progress
@@ -53,20 +55,30 @@ def run_map(
     done: Mapping[int, TaskOutcome] = {}
     journal = None
     entropy = options.seed
+    shard_tag = ""
     if layout is not None:
         layout.check_free()
-        digests = call_digests(plan)
+        ids = call_identities(plan, options.version, hash_file_content())
         signature = run_signature(func_name, options.output)
-        resume = plan_resume(layout, digests, signature, options.rerun, options.seed, options.output.single_file)
+        resume = plan_resume(
+            layout, ids, signature, options.rerun, options.seed, options.output.single_file,
+            legacy_digests=lambda: legacy_call_digests(plan),
+        )
         todo, done, entropy = resume.todo, resume.done, resume.seed_entropy
         if done or resume.damaged or resume.n_failed_before:
             log.info("%s", resume.summary(plan.n_calls))
+        stale = resume.stale_line(func_name)
+        if stale:
+            log.warning("%s", stale)
         layout.create()
+        relocate(layout, resume)
+        if any(o.payload is not None and o.payload.stack_path is not None for o in done.values()):
+            shard_tag = uuid.uuid4().hex[:8]
         write_manifest(layout, {**signature, "seed_entropy": entropy, "n_calls": plan.n_calls})
-        journal = Journal(layout, digests, fresh=options.rerun == "all")
+        journal = Journal(layout, ids.keys, ids.code, resume.lines)
     elif entropy is None and plan.template.rng:
         entropy = int(np.random.SeedSequence().entropy)
-    context = call_context(func, plan, options, layout, entropy)
+    context = dataclasses.replace(call_context(func, plan, options, layout, entropy), shard_tag=shard_tag)
     try:
         new = _execute(context, plan, func_name, options, todo, connect, journal, log)
     finally:
@@ -92,6 +104,14 @@ def call_context(
         stack=output.stack,
         retries=options.retries,
     )
+
+
+def hash_file_content() -> bool:
+    """Whether a file argument is identified by its content (dask config
+    ``acme_like.hash-file-content``, default False: by path, size and mtime)."""
+    import dask.config
+
+    return bool(dask.config.get("acme_like.hash-file-content", False))
 
 
 def stack_copy_limit() -> int:

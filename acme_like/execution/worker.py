@@ -41,6 +41,7 @@ class CallContext:
     stack: StackSpec | None = None
     retries: int = 0  # extra attempts for a call that raises
     shards: bool = False  # stacked first values of a batch go into one shard file
+    shard_tag: str = ""  # in shard file names, when kept shards of an earlier run are in use
 
     @property
     def sharded(self) -> bool:
@@ -82,7 +83,7 @@ def _write_shard(context: CallContext, outcomes: list[TaskOutcome]) -> list[Task
             selection: list[Any] = [slice(0, n) for n in np.shape(outcome.value)]
             selection.insert(stack.axis, row)
             rows[tuple(selection)] = outcome.value
-    path = context.layout.shard_path(outcomes[0].index)
+    path = context.layout.shard_path(outcomes[0].index, context.shard_tag)
     try:
         size, crc = write_shard(path, rows, [o.index for o in outcomes])
     except PayloadError as exc:

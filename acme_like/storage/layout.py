@@ -117,9 +117,10 @@ class OutputLayout:
         """The HDF5 payload of call ``index``."""
         return self.payload_dir / f"{self.stem}_{index}.h5"
 
-    def shard_path(self, first_index: int) -> Path:
-        """The file holding the stacked first values of a batch of calls starting at ``first_index``."""
-        return self.payload_dir / f"{self.stem}_stack_{first_index}.h5"
+    def shard_path(self, first_index: int, tag: str = "") -> Path:
+        """The file holding the stacked first values of a batch of calls starting at ``first_index``
+        (``tag``: a resumed run's, so its shards never replace the kept ones)."""
+        return self.payload_dir / f"{self.stem}_stack_{first_index}{'_' + tag if tag else ''}.h5"
 
     def pickle_path(self, index: int) -> Path:
         """The pickle payload of call ``index`` (for values HDF5 cannot hold)."""
