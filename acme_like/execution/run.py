@@ -1,6 +1,6 @@
 """One map from start to finish: ``run_map`` -> :class:`~acme_like.storage.results.RunResult`.
 
-resume plan -> manifest and journal -> the calls (a plain loop here, or tasks on a
+lock -> resume plan -> manifest and journal -> the calls (a plain loop here, or tasks on a
 client) -> container -> failures file. It never raises ``TaskError``: failed calls
 are part of the result, and what to do about them is the caller's policy. It
 neither starts nor stops clusters: ``connect`` gives it the client when, and only
@@ -23,6 +23,7 @@ from ..core.identity import call_identities, legacy_call_digests
 from ..core.plan import CallPlan
 from ..storage.housekeeping import tidy_earlier_runs
 from ..storage.layout import OutputLayout
+from ..storage.lock import lock_run_dir
 from ..storage.records import Journal, write_manifest
 from ..storage.resume import plan_resume, relocate, run_signature
 from ..storage.results import RunResult, collect_results
@@ -51,13 +52,37 @@ def run_map(
     """
     if layout is not None and options.output_dir is None:
         tidy_earlier_runs(layout.run_dir.parent, options.cleanup_threshold_days, keep=layout.run_dir)
+    lock = None
+    if layout is not None:
+        lock = lock_run_dir(layout, f"ParallelMap of {func_name}, {plan.n_calls} calls")
+        try:
+            layout.check_free()
+            layout.create()
+        except BaseException:
+            lock.release()
+            raise
+    try:
+        return _run_locked(func, func_name, plan, options, layout, connect, log)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_locked(
+    func: Callable[..., Any],
+    func_name: str,
+    plan: CallPlan,
+    options: Options,
+    layout: OutputLayout | None,
+    connect: Connect | None,
+    log: logging.Logger,
+) -> RunResult:
     todo: Sequence[int] = range(plan.n_calls)
     done: Mapping[int, TaskOutcome] = {}
     journal = None
     entropy = options.seed
     shard_tag = ""
     if layout is not None:
-        layout.check_free()
         ids = call_identities(plan, options.version, hash_file_content())
         signature = run_signature(func_name, options.output)
         resume = plan_resume(
@@ -70,7 +95,6 @@ def run_map(
         stale = resume.stale_line(func_name)
         if stale:
             log.warning("%s", stale)
-        layout.create()
         relocate(layout, resume)
         if any(o.payload is not None and o.payload.stack_path is not None for o in done.values()):
             shard_tag = uuid.uuid4().hex[:8]

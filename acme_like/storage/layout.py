@@ -134,7 +134,7 @@ class OutputLayout:
         """Refuse a run directory holding results of ``func`` that no resumable run wrote."""
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise InputError(f"output_dir must be a directory, but {self.run_dir} is a file.")
-        taken = [p for p in (self.container_path, self.payload_dir) if p.exists()]
+        taken = [p for p in (self.container_path, self.payload_dir) if p.exists() and not _empty_dir(p)]
         if taken and not (self.manifest_path.exists() or self.legacy_manifest_path.exists()):
             listed = " and ".join(str(p) for p in taken)
             raise InputError(
@@ -153,6 +153,14 @@ class OutputLayout:
                 f"could not create the output directory {self.run_dir}: {exc.strerror}. "
                 f"Pass an output_dir you can write to."
             ) from exc
+
+
+def _empty_dir(path: Path) -> bool:
+    """An empty directory (a run about to write its records leaves one for a moment)."""
+    try:
+        return path.is_dir() and not any(os.scandir(path))
+    except OSError:
+        return False
 
 
 def log_path(logfile: bool | str | None, layout: OutputLayout | None, func_name: str) -> Path | None:
