@@ -300,10 +300,13 @@ class ParallelMap:
             log.warning("Interrupted: pending calls cancelled; finished results are kept.")
             if self._session.owned:
                 self.cleanup(stop_client=True)
+            hint = self._resume_hint()
+            if hint:
+                log.warning("%s", hint)
             raise
         self._results_container = result.container
         if not result.ok:
-            raise task_error(result)
+            raise task_error(result, self._resume_hint())
         result.describe(log)
         return result.returned
 
@@ -360,6 +363,15 @@ class ParallelMap:
     def _measure_one_call(self) -> tuple[float, float]:
         estimate = self._estimate or self.estimate(n_samples=1)
         return estimate.seconds_per_call, float(estimate.peak_bytes_per_call)
+
+    def _resume_hint(self) -> str | None:
+        """The one line that resumes a run whose directory acme_like named."""
+        if self.layout is None or self.options.output_dir is not None:
+            return None
+        return (
+            f"The results so far are in {self.layout.run_dir}; to resume (running only the calls "
+            f'without a result), run again with output_dir="{self.layout.run_dir}".'
+        )
 
     def _log_plan(self, log: logging.Logger) -> None:
         split = ", ".join(self.plan.split_names) or "none (the same call repeated)"

@@ -149,3 +149,13 @@ def test_records_of_a_newer_format_are_refused(tmp_path):
     path.write_text(json.dumps({**json.loads(path.read_text()), "format": 99}))
     with pytest.raises(InputError, match="newer acme_like"):
         ParallelMap(funcs.add, [1, 2], 3, output_dir=tmp_path).compute(debug=True)
+
+
+def test_a_failed_run_without_output_dir_names_its_directory_and_the_rerun(threads_client):
+    with pytest.raises(TaskError) as caught:
+        with ParallelMap(funcs.fail_on_odd, [0, 1, 2], client=threads_client) as pmap:
+            pmap.compute()
+    last = str(caught.value).splitlines()[-1]
+    run_dir = pmap.output_dir
+    assert Path(run_dir).name.startswith("ACME_")
+    assert last.endswith(f'run again with output_dir="{run_dir}".')
