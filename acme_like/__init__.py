@@ -43,6 +43,9 @@ _LAZY = {
     "Partition": ".batch.partitions",
     "Estimate": ".execution.estimate",
     "read_payload": ".storage.payload",
+    "read_calls": ".storage.calls",
+    "status": ".storage.status",
+    "RunStatus": ".storage.status",
 }
 
 if TYPE_CHECKING:
@@ -51,7 +54,9 @@ if TYPE_CHECKING:
     from .execution.estimate import Estimate
     from .execution.local import cluster_cleanup, local_cluster_setup
     from .parallel_map import ParallelMap
+    from .storage.calls import read_calls
     from .storage.payload import read_payload
+    from .storage.status import RunStatus, status
 
 
 def __getattr__(name: str) -> Any:
@@ -77,6 +82,9 @@ __all__ = [
     "Partition",
     "Estimate",
     "read_payload",
+    "read_calls",
+    "status",
+    "RunStatus",
     "AcmeLikeError",
     "AcmeLikeWarning",
     "InputError",

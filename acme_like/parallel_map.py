@@ -104,14 +104,11 @@ class ParallelMap:
         ACME's SLURM keywords; checked, and used when running on SLURM.
     rerun : {"missing", "keep-stale", "all"}
         Running again in an ``output_dir`` that holds an earlier run of ``func``:
-        "missing" (default) runs only the calls without a valid result of the same code
-        there (never run, failed, damaged, new arguments, or made by other code of
-        ``func``); "keep-stale" also keeps results made by other code; "all" runs every
-        call. Results are matched by their arguments, not their position.
+        "missing" (default) runs the calls without a valid result of the same code
+        (matched by arguments, not position); "keep-stale" also keeps results of other
+        code; "all" runs every call.
     version : str, optional
-        Pins the code part of every call's identity: results made with the same
-        ``version`` are kept whatever the code (for a refactor that changes no
-        result). A function's ``__acme_like_version__`` attribute does the same.
+        Pins the code part of the calls' identity (so does ``func.__acme_like_version__``).
     retries : int
         Extra attempts for a call that raises (default 0: a raised exception is final).
     worker_retries : int
@@ -366,12 +363,9 @@ class ParallelMap:
 
     def _resume_hint(self) -> str | None:
         """The one line that resumes a run whose directory acme_like named."""
-        if self.layout is None or self.options.output_dir is not None:
-            return None
-        return (
-            f"The results so far are in {self.layout.run_dir}; to resume (running only the calls "
-            f'without a result), run again with output_dir="{self.layout.run_dir}".'
-        )
+        if self.layout is not None and self.options.output_dir is None:
+            return f'Results so far are in {self.layout.run_dir}; to resume, run again with output_dir="{self.layout.run_dir}".'
+        return None
 
     def _log_plan(self, log: logging.Logger) -> None:
         split = ", ".join(self.plan.split_names) or "none (the same call repeated)"

@@ -71,6 +71,12 @@ class TaskOutcome:
     payload: PayloadRef | None = None
     value: Any = None
     failure: CallFailure | None = None
+    started_at: float | None = None  # time.time() when the call began and ended
+    ended_at: float | None = None
+    peak_bytes: int | None = None  # peak resident memory of the worker process (see execution.worker)
+    worker: str | None = None  # the dask worker's name, "local" in this process
+    host: str | None = None
+    attempt: int = 1  # 1: the first attempt; retries count up
 
     @property
     def ok(self) -> bool:

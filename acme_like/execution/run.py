@@ -24,11 +24,13 @@ from ..core.plan import CallPlan
 from ..storage.housekeeping import tidy_earlier_runs
 from ..storage.layout import OutputLayout
 from ..storage.lock import lock_run_dir
+from ..storage.calls import CallTable, write_run_record
 from ..storage.records import Journal, write_manifest
 from ..storage.resume import plan_resume, relocate, run_signature
 from ..storage.results import RunResult, collect_results
 from .local import count_workers, workers_are_local
 from .progress import Progress
+from .run_record import describe_workers, now_iso, run_record, with_first_calls
 from .tasks import run_on_client, run_sequential
 from .worker import CallContext
 
@@ -80,6 +82,8 @@ def _run_locked(
     todo: Sequence[int] = range(plan.n_calls)
     done: Mapping[int, TaskOutcome] = {}
     journal = None
+    table = None
+    run_info: dict[str, Any] = {}
     entropy = options.seed
     shard_tag = ""
     if layout is not None:
@@ -98,18 +102,42 @@ def _run_locked(
         relocate(layout, resume)
         if any(o.payload is not None and o.payload.stack_path is not None for o in done.values()):
             shard_tag = uuid.uuid4().hex[:8]
-        write_manifest(layout, {**signature, "seed_entropy": entropy, "n_calls": plan.n_calls})
+        write_manifest(layout, {**signature, "seed_entropy": entropy, "n_calls": plan.n_calls, "code": ids.code})
         journal = Journal(layout, ids.keys, ids.code, resume.lines)
+        table = CallTable(
+            layout, ids.keys, ids.digest, lambda i: plan.template.describe(i, plan.call_values(i)), ids.input_files
+        )
+        table.record([done[i] for i in sorted(done)], reused=True)
+        run_info = run_record(func, func_name, plan, options)
+        write_run_record(layout, run_info)
     elif entropy is None and plan.template.rng:
         entropy = int(np.random.SeedSequence().entropy)
     context = dataclasses.replace(call_context(func, plan, options, layout, entropy), shard_tag=shard_tag)
+    workers: list[dict[str, Any]] = []
     try:
-        new = _execute(context, plan, func_name, options, todo, connect, journal, log)
+        new = _execute(context, plan, func_name, options, todo, connect, _recorder(journal, table), log, workers)
     finally:
         if journal is not None:
             journal.close()
+        if table is not None:
+            table.close()
     outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
-    return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit())
+    result = collect_results(options.output, layout, outcomes, func_name, stack_copy_limit())
+    if layout is not None and table is not None:
+        table.finish()
+        write_run_record(layout, {**run_info, "ended_at": now_iso(), "workers": with_first_calls(workers, new.values())})
+    return result
+
+
+def _recorder(journal: Journal | None, table: CallTable | None) -> Callable[[list[TaskOutcome]], None] | None:
+    if journal is None or table is None:
+        return None
+
+    def record(outcomes: list[TaskOutcome]) -> None:
+        journal.record(outcomes)
+        table.record(outcomes)
+
+    return record
 
 
 def call_context(
@@ -154,12 +182,12 @@ def _execute(
     options: Options,
     todo: Sequence[int],
     connect: Connect | None,
-    journal: Journal | None,
+    record: Callable[[list[TaskOutcome]], None] | None,
     log: logging.Logger,
+    workers: list[dict[str, Any]],
 ) -> dict[int, TaskOutcome]:
     if not todo:
         return {}
-    record = None if journal is None else journal.record
     show = options.verbose is not False
     if connect is None:
         log.info("Running %d calls of %s one by one in this process (debug mode)", len(todo), func_name)
@@ -182,4 +210,5 @@ def _execute(
             lost_retries=options.worker_retries,
             share_arrays=workers_are_local(client),
         )
+    workers.extend(describe_workers(client))
     return {o.index: o for o in outcomes}

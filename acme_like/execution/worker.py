@@ -23,6 +23,7 @@ from ..storage.layout import OutputLayout
 from ..errors import PayloadError
 from ..core.outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
 from ..storage.payload import return_values, write_payload, write_shard
+from .placement import placement, read_peak, reset_peak
 from .sharing import resolve
 from ..core.stacking import StackSpec
 
@@ -62,9 +63,13 @@ def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutco
     With stacked results on disk, the batch's first values go into one shard file (so a
     stacked dataset has one source per batch, not per call); other values stay per call.
     """
-    if not context.sharded:
-        return [run_call(context, index, values, capture=True) for index, values in calls]
+    worker, host, alone = placement()
+    measured = alone and reset_peak()
     outcomes = [run_call(context, index, values, capture=True) for index, values in calls]
+    peak = read_peak() if measured else None  # one call: its own peak; a batch of tiny calls: the batch's
+    outcomes = [dataclasses.replace(o, peak_bytes=peak, worker=worker, host=host) for o in outcomes]
+    if not context.sharded:
+        return outcomes
     return _write_shard(context, outcomes)
 
 
@@ -119,16 +124,17 @@ def _failed_write(context: CallContext, outcome: TaskOutcome, exc: Exception) ->
         traceback="",
         arguments="",
     )
-    return TaskOutcome(index=outcome.index, status=FAILED, seconds=outcome.seconds, failure=failure)
+    return dataclasses.replace(outcome, status=FAILED, failure=failure, payload=None, value=None)
 
 
 def run_call(context: CallContext, index: int, values: Sequence[Any], capture: bool) -> TaskOutcome:
     """Run call ``index``. With ``capture=False`` the user's exception propagates unchanged."""
     start = time.perf_counter()
+    started_at = time.time()
     for attempt in range(context.retries + 1):
         outcome = _attempt(context, index, values, capture or attempt < context.retries, start)
         if outcome.ok or attempt == context.retries:
-            return outcome
+            return dataclasses.replace(outcome, started_at=started_at, ended_at=time.time(), attempt=attempt + 1)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
