@@ -51,6 +51,8 @@ def format_bytes(n: float) -> str:
 
 def summarize(value: Any) -> str:
     """A short repr: arrays by shape and dtype, long values cut."""
+    if type(value) in (int, float, bool) or (type(value) is str and len(value) <= 40):
+        return repr(value)  # the common case, without reprlib (the call table summarises every call)
     if isinstance(value, np.ndarray) and value.size > 4:
         return f"array(shape={value.shape}, dtype={value.dtype})"
     try:

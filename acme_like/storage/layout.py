@@ -128,6 +128,10 @@ class OutputLayout:
 
     def relative(self, path: str | os.PathLike[str]) -> str:
         """``path`` relative to the run directory, as stored in the container."""
+        text = os.fspath(path)
+        prefix = f"{self.run_dir}{os.sep}"
+        if os.sep == "/" and text.startswith(prefix) and "/../" not in text:
+            return text[len(prefix):]  # the common case, without pathlib's parsing (journal, call table)
         return Path(path).relative_to(self.run_dir).as_posix()
 
     def check_free(self) -> None:
