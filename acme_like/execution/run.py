@@ -86,8 +86,10 @@ def _run_locked(
     run_info: dict[str, Any] = {}
     entropy = options.seed
     shard_tag = ""
+    digests = None
     if layout is not None:
         ids = call_identities(plan, options.version, hash_file_content())
+        digests = tuple(ids.digests())
         signature = run_signature(func_name, options.output)
         resume = plan_resume(
             layout, ids, signature, options.rerun, options.seed, options.output.single_file,
@@ -112,7 +114,9 @@ def _run_locked(
         write_run_record(layout, run_info)
     elif entropy is None and plan.template.rng:
         entropy = int(np.random.SeedSequence().entropy)
-    context = dataclasses.replace(call_context(func, plan, options, layout, entropy), shard_tag=shard_tag)
+    context = dataclasses.replace(
+        call_context(func, plan, options, layout, entropy), shard_tag=shard_tag, digests=digests
+    )
     workers: list[dict[str, Any]] = []
     try:
         new = _execute(context, plan, func_name, options, todo, connect, _recorder(journal, table), log, workers)

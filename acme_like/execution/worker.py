@@ -43,6 +43,7 @@ class CallContext:
     retries: int = 0  # extra attempts for a call that raises
     shards: bool = False  # stacked first values of a batch go into one shard file
     shard_tag: str = ""  # in shard file names, when kept shards of an earlier run are in use
+    digests: tuple[str, ...] | None = None  # each call's identity, written into its payload
 
     @property
     def sharded(self) -> bool:
@@ -155,7 +156,11 @@ def _attempt(context: CallContext, index: int, values: Sequence[Any], capture: b
                 payload = write_payload(layout.payload_path(index), layout.pickle_path(index), values[1:], first=1)
         elif context.layout is not None:
             layout = context.layout
-            payload = write_payload(layout.payload_path(index), layout.pickle_path(index), result, context.fmt)
+            payload = write_payload(
+                layout.payload_path(index), layout.pickle_path(index), result, context.fmt,
+                identity=None if context.digests is None else context.digests[index],
+                identity_dir=layout.pickle_ids_dir,
+            )
             result = None
     except Exception as exc:
         if not capture:

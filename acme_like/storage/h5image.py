@@ -36,11 +36,14 @@ class Template:
 
     image: bytes
     spans: tuple[tuple[int, int], ...]  # (offset, nbytes) per dataset, in order
+    attr_offsets: tuple[int, ...] = ()  # where each root attribute's bytes are
 
-    def patched(self, arrays: Sequence[np.ndarray]) -> bytes:
+    def patched(self, arrays: Sequence[np.ndarray], attrs: Sequence[bytes] = ()) -> bytes:
         buffer = bytearray(self.image)
         for (offset, nbytes), array in zip(self.spans, arrays):
             buffer[offset : offset + nbytes] = memoryview(np.ascontiguousarray(array)).cast("B")
+        for offset, value in zip(self.attr_offsets, attrs):
+            buffer[offset : offset + len(value)] = value
         return bytes(buffer)
 
 
@@ -48,10 +51,11 @@ _templates: dict[tuple, Template | None] = {}
 _lock = threading.Lock()
 
 
-def file_image(named: Sequence[tuple[str, Any, Any]]) -> bytes | None:
+def file_image(named: Sequence[tuple[str, Any, Any]], attrs: Sequence[tuple[str, bytes]] = ()) -> bytes | None:
     """The bytes of an HDF5 file holding ``create_dataset(name, data=data, dtype=dtype)``
-    for each ``(name, data, dtype)``, or None where only h5py can write it (strings,
-    large data, kinds of values whose layout depends on the data)."""
+    for each ``(name, data, dtype)`` and a fixed-length bytes attribute on its root for
+    each ``(name, value)``, or None where only h5py can write it (strings, large data,
+    kinds of values whose layout depends on the data)."""
     arrays = []
     for _, data, dtype in named:
         if dtype is not None or not isinstance(data, np.ndarray) or data.dtype.kind not in _PATCHABLE_KINDS:
@@ -59,11 +63,15 @@ def file_image(named: Sequence[tuple[str, Any, Any]]) -> bytes | None:
         arrays.append(data)
     if not arrays or sum(a.nbytes for a in arrays) > MAX_IMAGE_DATA_BYTES:
         return None
+    if any(not value or value.endswith(b"\0") for _, value in attrs):
+        return None  # h5py stores such bytes differently
     key = tuple((name, a.dtype.str, a.shape) for (name, _, _), a in zip(named, arrays))
+    key += tuple((name, len(value)) for name, value in attrs)
+    values = [value for _, value in attrs]
     template = _templates.get(key, False)
     if template is False:
         names = [name for name, _, _ in named]
-        template = _learn(names, arrays)
+        template = _learn(names, arrays, attrs)
         with _lock:
             if len(_templates) < MAX_KINDS:
                 _templates[key] = template
@@ -71,29 +79,37 @@ def file_image(named: Sequence[tuple[str, Any, Any]]) -> bytes | None:
             return template.image  # built from exactly these arrays
     if template is None:
         return None
-    return template.patched(arrays)
+    return template.patched(arrays, values)
 
 
-def _build(names: Sequence[str], arrays: Sequence[np.ndarray]) -> tuple[bytes, list[int | None]]:
+def _build(
+    names: Sequence[str], arrays: Sequence[np.ndarray], attrs: Sequence[tuple[str, bytes]] = ()
+) -> tuple[bytes, list[int | None]]:
     """An HDF5 file image written by h5py in memory, and each dataset's data offset."""
     with h5py.File(f"acme_like-image-{id(arrays)}", "w", driver="core", backing_store=False) as h5:
+        for name, value in attrs:
+            h5.attrs[name] = np.bytes_(value)
         datasets = [h5.create_dataset(name, data=array) for name, array in zip(names, arrays)]
         h5.flush()
         offsets = [d.id.get_offset() for d in datasets]
         return bytes(h5.id.get_file_image()), offsets
 
 
-def _learn(names: Sequence[str], arrays: Sequence[np.ndarray]) -> Template | None:
+def _learn(names: Sequence[str], arrays: Sequence[np.ndarray], attrs: Sequence[tuple[str, bytes]] = ()) -> Template | None:
     """A template from ``arrays``, if patching it reproduces h5py's own file for other data."""
-    image, offsets = _build(names, arrays)
+    image, offsets = _build(names, arrays, attrs)
     if any(offset is None for offset in offsets):
         return None  # empty or compact data: no contiguous block to patch
-    template = Template(image, tuple((offset, a.nbytes) for offset, a in zip(offsets, arrays)))
+    attr_offsets = tuple(image.find(value) for _, value in attrs)
+    if any(offset < 0 or image.count(value) != 1 for offset, (_, value) in zip(attr_offsets, attrs)):
+        return None  # an attribute's bytes are not to be found once in the image
+    template = Template(image, tuple((offset, a.nbytes) for offset, a in zip(offsets, arrays)), attr_offsets)
     # Where h5py stores other bytes than the array's own, or anything else depends on
     # the data, the patched image differs from the one h5py builds.
     others = [_other_values(a) for a in arrays]
-    other_image, other_offsets = _build(names, others)
-    if other_offsets != offsets or template.patched(others) != other_image:
+    other_attrs = [(name, bytes(b ^ 0x5A for b in value)) for name, value in attrs]
+    other_image, other_offsets = _build(names, others, other_attrs)
+    if other_offsets != offsets or template.patched(others, [v for _, v in other_attrs]) != other_image:
         return None
     return template
 

@@ -24,7 +24,7 @@ from ..core.options import OutputSpec
 from ..core.outcome import FAILED, OK, PayloadRef, TaskOutcome
 from ..errors import InputError
 from .layout import OutputLayout
-from .payload import file_checksum
+from .payload import file_checksum, read_identity, read_pickle_records
 from .records import migrate_records, read_journal, read_manifest
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,12 @@ class ResumePlan:
     moved: int = 0
     lines: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     moves: tuple[tuple[str, str], ...] = ()
+    adopted: int = 0
 
     def summary(self, n_calls: int) -> str:
         parts = [f"{len(self.done):,} of {n_calls:,} calls already done, running {len(self.todo):,}"]
+        if self.adopted:
+            parts.append(f"{self.adopted:,} complete payloads the journal had not recorded adopted")
         if self.moved:
             parts.append(f"{self.moved:,} kept results moved to their calls' new positions")
         if self.n_failed_before:
@@ -162,6 +165,7 @@ def _match(
     moves: list[tuple[str, str]] = []
     checked: dict[str, tuple[int, int] | None] = {}
     moved = 0
+    distrusted: set[str] = set()
     for index, key in enumerate(ids.keys):
         found = by_key.get(key)
         if found is None:
@@ -179,6 +183,7 @@ def _match(
         ref = _verified(layout, line, old, in_container, checked)
         if ref is None:
             damaged.append(index)
+            distrusted.add(os.path.basename(str(line.get("path", ""))))  # its checksum failed: never adopted
             continue
         if not same_code:
             kept_stale.append(index)
@@ -187,10 +192,71 @@ def _match(
         moved += old != index
         done[index] = TaskOutcome(index=index, status=OK, seconds=float(line.get("seconds", 0.0)), payload=ref)
         lines[index] = {**line, "i": index, **({"path": layout.relative(ref.path)} if ref.fmt != "container" else {})}
+    adopted = 0
+    if len(done) < len(ids.keys) and not in_container:
+        referenced = distrusted | {os.path.basename(source) for source, _ in moves}
+        referenced |= {os.path.basename(o.payload.path) for o in done.values() if o.payload is not None}
+        for index, ref, source in _adoptable(layout, ids, done, referenced):
+            ref, renames = _at_path(layout, ref, source, index)
+            moves += renames
+            done[index] = TaskOutcome(index=index, status=OK, payload=ref)
+            lines[index] = {"i": index, "key": ids.keys[index], "code": ids.code, "status": OK,
+                            "path": layout.relative(ref.path), "fmt": ref.fmt, "n_values": ref.n_values,
+                            "nbytes": ref.nbytes, "crc32": ref.crc32,
+                            "shape": None if ref.stack_shape is None else list(ref.stack_shape), "seconds": 0.0}
+            adopted += 1
+            if index in damaged:
+                damaged.remove(index)
     todo = tuple(i for i in range(len(ids.keys)) if i not in done)
     return ResumePlan(
-        todo, done, len(failed), tuple(damaged), entropy, tuple(stale), tuple(kept_stale), moved, lines, tuple(moves)
+        todo, done, len(failed), tuple(damaged), entropy, tuple(stale), tuple(kept_stale), moved, lines, tuple(moves),
+        adopted,
     )
+
+
+def _adoptable(
+    layout: OutputLayout, ids: CallIdentities, done: Mapping[int, TaskOutcome], referenced: set[str]
+) -> list[tuple[int, PayloadRef, str]]:
+    """Complete payloads the journal does not list whose identity is a call still to run.
+
+    HDF5 payloads carry their call's identity; pickles are found by size and checksum
+    in the writers' records. A file that cannot be read to the end is not adopted.
+    """
+    if not layout.payload_dir.is_dir():
+        return []
+    wanted = {ids.digest(i): i for i in range(len(ids.keys)) if i not in done}
+    pattern = re.compile(re.escape(layout.stem) + r"_\d+\.(h5|pickle)(\.moving)?")
+    pickles = None
+    found = []
+    with os.scandir(layout.payload_dir) as entries:
+        candidates = [e.path for e in entries if e.name not in referenced and pattern.fullmatch(e.name)]
+    for path in sorted(candidates):
+        if ".h5" in os.path.basename(path):
+            told = read_identity(Path(path))
+            if told is None or told[0] not in wanted:
+                continue
+            digest, n_values, shape = told
+            size, crc = file_checksum(Path(path))
+            ref = PayloadRef(path=path, fmt="hdf5", n_values=n_values, nbytes=size, stack_shape=shape, crc32=crc)
+        else:
+            if pickles is None:
+                pickles = read_pickle_records(layout.pickle_ids_dir)
+            size, crc = file_checksum(Path(path))
+            record = pickles.get((size, crc))
+            if record is None or record[0] not in wanted:
+                continue
+            digest, n_values = record
+            ref = PayloadRef(path=path, fmt="pickle", n_values=n_values, nbytes=size, crc32=crc)
+        found.append((wanted.pop(digest), ref, path))
+    return found
+
+
+def _at_path(layout: OutputLayout, ref: PayloadRef, source: str, new: int) -> tuple[PayloadRef, list[tuple[str, str]]]:
+    target = str(layout.pickle_path(new) if ref.fmt == "pickle" else layout.payload_path(new))
+    if source == target:
+        return ref, []
+    return PayloadRef(path=target, fmt=ref.fmt, n_values=ref.n_values, nbytes=ref.nbytes,
+                      stack_shape=ref.stack_shape, crc32=ref.crc32), [(source, target)]
 
 
 def _at_index(layout: OutputLayout, ref: PayloadRef, old: int, new: int) -> tuple[PayloadRef, list[tuple[str, str]]]:
@@ -205,6 +271,7 @@ def _at_index(layout: OutputLayout, ref: PayloadRef, old: int, new: int) -> tupl
     ), [(ref.path, str(target))]
 
 
+_LEFTOVER = (".partial", ".moving")  # written by a call, or renamed by a run, that was stopped
 _PAYLOAD_NAME = r"{stem}_(\d+|stack_\d+(_[0-9a-f]+)?)\.(h5|pickle)"
 
 
@@ -217,7 +284,7 @@ def relocate(layout: OutputLayout, plan: ResumePlan) -> None:
     """
     staged = []
     for source, target in plan.moves:
-        moving = source + ".moving"
+        moving = source if source.endswith(".moving") else source + ".moving"
         os.replace(source, moving)
         staged.append((moving, target))
     for moving, target in staged:
@@ -234,7 +301,7 @@ def relocate(layout: OutputLayout, plan: ResumePlan) -> None:
     removed = 0
     with os.scandir(layout.payload_dir) as entries:
         for entry in entries:
-            if entry.name not in used and pattern.fullmatch(entry.name):
+            if entry.name not in used and (pattern.fullmatch(entry.name) or entry.name.endswith(_LEFTOVER)):
                 os.unlink(entry.path)
                 removed += 1
     if removed:

@@ -87,7 +87,8 @@ def test_resume_covers_every_output_mode(tmp_path, keywords):
         p.unlink()
     with ParallelMap(funcs.counted, [1, 2, 3], str(marks), output_dir=out, **keywords) as pmap:
         result = pmap.compute(debug=True)
-    assert markers(marks) == [3]
+    # Call 3's payload carries its identity and is adopted; in a single file it was merged, and runs again.
+    assert markers(marks) == ([3] if keywords.get("single_file") else [])
     if keywords.get("write_pickle"):
         assert [read_payload(p) for p in result] == [1, 4, 9]
     else:
