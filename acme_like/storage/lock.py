@@ -9,13 +9,14 @@ would refuse them too). Never blocks: a busy directory fails at once.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import socket
 import threading
 from pathlib import Path
 
-from ..errors import DirectoryInUse
+from ..errors import DirectoryInUse, InputError
 from .layout import OutputLayout
 
 _held: dict[str, str] = {}  # real path of a run directory -> what this process runs there
@@ -65,7 +66,16 @@ def lock_run_dir(layout: OutputLayout, what: str) -> RunLock:
         raise
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as exc:
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            os.close(fd)
+            with _registry_lock:
+                _held.pop(key, None)
+            raise InputError(
+                f"could not lock output_dir {layout.run_dir} ({exc.strerror}): its file system does not "
+                f"support flock (Lustre needs the mount option -o flock; NFS a running lock service). "
+                f"Pass an output_dir on a file system that does."
+            ) from exc
         holder = _read_holder(fd)
         os.close(fd)
         with _registry_lock:

@@ -160,3 +160,29 @@ def test_a_failed_run_without_output_dir_names_its_directory_and_the_rerun(threa
     run_dir = pmap.output_dir
     assert Path(run_dir).name.startswith("ACME_")
     assert last.endswith(f'run again with output_dir="{run_dir}".')
+
+
+def test_results_of_the_previous_format_count_as_stale(tmp_path, caplog):
+    from acme_like.core.identity import legacy_call_digests
+    from acme_like.core.plan import plan_calls
+
+    marks, out = tmp_path / "marks", tmp_path / "out"
+    with ParallelMap(funcs.counted, [1, 2, 3], str(marks), output_dir=out) as pmap:
+        pmap.compute(debug=True)
+    meta = out / ".acme_like"
+    # Rewrite the records as the previous format kept them: format 1, index-based digests, in the payloads.
+    legacy = legacy_call_digests(plan_calls(funcs.counted, [[1, 2, 3], str(marks)], {}))
+    lines = [json.loads(t) for t in (meta / "counted_journal.jsonl").read_text().splitlines()]
+    old = [{**{k: v for k, v in line.items() if k not in ("key", "code")}, "digest": legacy[line["i"]]} for line in lines]
+    (out / "counted_payload" / "counted_calls.jsonl").write_text("".join(json.dumps(line) + "\n" for line in old))
+    manifest = json.loads((meta / "counted_manifest.json").read_text())
+    (out / "counted_payload" / "counted_run.json").write_text(json.dumps({**manifest, "format": 1}))
+    for name in ("counted_journal.jsonl", "counted_manifest.json"):
+        (meta / name).unlink()
+    for p in marks.iterdir():
+        p.unlink()
+    caplog.set_level("INFO", logger="acme_like")
+    with ParallelMap(funcs.counted, [1, 2, 3], str(marks), output_dir=out, rerun="keep-stale") as pmap:
+        assert [read_payload(p) for p in pmap.compute(debug=True)] == [1, 4, 9]
+    assert markers(marks) == []
+    assert 'Keeping 3 results made by other code of counted, as rerun="keep-stale" asks' in caplog.text
