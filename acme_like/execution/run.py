@@ -107,7 +107,7 @@ def _run_locked(
         write_manifest(layout, {**signature, "seed_entropy": entropy, "n_calls": plan.n_calls, "code": ids.code})
         journal = Journal(layout, ids.keys, ids.code, resume.lines)
         table = CallTable(
-            layout, ids.keys, ids.digest, lambda i: plan.template.describe(i, plan.call_values(i)), ids.input_files
+            layout, ids.keys, digests.__getitem__, lambda i: plan.template.describe(i, plan.call_values(i)), ids.input_files
         )
         table.record([done[i] for i in sorted(done)], reused=True)
         run_info = run_record(func, func_name, plan, options)
@@ -201,10 +201,13 @@ def _execute(
     client = connect()
     n_workers = max(1, count_workers(client))
     log.info("Preparing %d parallel calls of %s using %d workers", len(todo), func_name, n_workers)
+    sharded = dataclasses.replace(context, shards=True)
+    if sharded.sharded:  # payloads carry identities only when written per call; spare the workers the list
+        sharded = dataclasses.replace(sharded, digests=None)
     with Progress(len(todo), func_name, show) as progress:
         outcomes = run_on_client(
             client,
-            dataclasses.replace(context, shards=True),
+            sharded,
             plan,
             todo,
             progress,
