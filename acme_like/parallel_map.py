@@ -292,7 +292,9 @@ class ParallelMap:
         self._log_plan(log)
         connect = None if debug else (lambda: self._session.connect(self.n_calls))
         try:
-            result = run_map(self.func, self.func_name, self.plan, self.options, self.layout, connect, log)
+            estimate = None if self._estimate is None else {
+                "seconds": self._estimate.wall_seconds, "peak_bytes": self._estimate.peak_bytes_per_call}
+            result = run_map(self.func, self.func_name, self.plan, self.options, self.layout, connect, log, estimate)
         except KeyboardInterrupt:
             log.warning("Interrupted: pending calls cancelled; finished results are kept.")
             if self._session.owned:

@@ -46,8 +46,11 @@ def run_map(
     layout: OutputLayout | None,
     connect: Connect | None,
     log: logging.Logger,
+    estimate: Mapping[str, float] | None = None,
 ) -> RunResult:
     """Run every call of ``plan`` that has no valid result yet and collect all of them.
+
+    ``estimate`` (``{"seconds", "peak_bytes"}`` of a dry run) goes into ``run.json``.
 
     ``connect=None`` runs the calls one by one in this process (debug mode: the first
     exception propagates unchanged).
@@ -64,7 +67,7 @@ def run_map(
             lock.release()
             raise
     try:
-        return _run_locked(func, func_name, plan, options, layout, connect, log)
+        return _run_locked(func, func_name, plan, options, layout, connect, log, estimate)
     finally:
         if lock is not None:
             lock.release()
@@ -78,6 +81,7 @@ def _run_locked(
     layout: OutputLayout | None,
     connect: Connect | None,
     log: logging.Logger,
+    estimate: Mapping[str, float] | None,
 ) -> RunResult:
     todo: Sequence[int] = range(plan.n_calls)
     done: Mapping[int, TaskOutcome] = {}
@@ -110,7 +114,7 @@ def _run_locked(
             layout, ids.keys, digests.__getitem__, lambda i: plan.template.describe(i, plan.call_values(i)), ids.input_files
         )
         table.record([done[i] for i in sorted(done)], reused=True)
-        run_info = run_record(func, func_name, plan, options)
+        run_info = {**run_record(func, func_name, plan, options), "estimate": None if estimate is None else dict(estimate)}
         write_run_record(layout, run_info)
     elif entropy is None and plan.template.rng:
         entropy = int(np.random.SeedSequence().entropy)

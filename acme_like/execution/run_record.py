@@ -65,6 +65,7 @@ def with_first_calls(workers: list[dict[str, Any]], outcomes: Any) -> list[dict[
     import datetime as dt
 
     first: dict[tuple[str, str], float] = {}
+    known_started = {w["name"]: w.get("started_at") for w in workers}
     for o in outcomes:
         if o.worker is not None and o.started_at is not None:
             key = (o.worker, o.host or "")
@@ -73,7 +74,7 @@ def with_first_calls(workers: list[dict[str, Any]], outcomes: Any) -> list[dict[
     listed = []
     for (name, host), stamp in sorted(first.items(), key=lambda item: item[1]):
         entry = {"name": name, "host": host, "memory_limit_bytes": known.get(name, {}).get("memory_limit_bytes"),
-                 "started_at": None}
+                 "started_at": known_started.get(name)}
         entry["first_call_at"] = dt.datetime.fromtimestamp(stamp, dt.timezone.utc).isoformat(timespec="milliseconds")
         listed.append(entry)
     return listed
@@ -84,6 +85,7 @@ def describe_workers(client: Client) -> list[dict[str, Any]]:
 
     try:
         info = client.scheduler_info()["workers"]
+        started = client.run(_process_started)
     except Exception:  # a closed scheduler: the record lists workers by their calls only
         return []
     described = []
@@ -95,6 +97,22 @@ def describe_workers(client: Client) -> list[dict[str, Any]]:
             "name": str(worker.get("name", address)),
             "host": host,
             "memory_limit_bytes": worker.get("memory_limit") or None,
-            "started_at": None,
+            "started_at": _iso(started.get(address)),
         })
     return described
+
+
+def _process_started() -> float | None:
+    """When this (worker) process started, by the OS's clock."""
+    try:
+        import psutil
+
+        return float(psutil.Process().create_time())
+    except Exception:
+        return None
+
+
+def _iso(stamp: float | None) -> str | None:
+    import datetime as dt
+
+    return None if stamp is None else dt.datetime.fromtimestamp(stamp, dt.timezone.utc).isoformat(timespec="milliseconds")

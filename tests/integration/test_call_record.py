@@ -35,7 +35,9 @@ def test_calls_csv_tells_time_memory_and_worker_of_each_call(processes_client, t
     record = json.loads((out / ".acme_like" / "run.json").read_text())
     assert record["format"] == 1 and record["func"] == "allocate" and record["n_calls"] == 2
     assert {"python", "acme_like", "numpy", "h5py", "dask", "distributed", "funcs"} <= set(record["versions"])
-    assert record["workers"] and all(w["first_call_at"] for w in record["workers"])
+    assert record["workers"] and all(w["first_call_at"] and w["started_at"] for w in record["workers"])
+    assert all(w["started_at"] <= w["first_call_at"] for w in record["workers"])
+    assert record["estimate"] is None
     assert record["stages"] is None and record["ended_at"]
 
 
@@ -65,3 +67,11 @@ def test_times_reuse_failures_and_status(threads_client, tmp_path):
     assert "call 1: missing: its payload slow_payload/slow_1.h5 is gone or damaged" in str(status(out))
     pandas = pytest.importorskip("pandas")
     assert list(read_calls(out, as_frame=True).columns) == CALL_COLUMNS
+
+
+def test_a_dry_run_estimate_goes_into_run_json(tmp_path):
+    with ParallelMap(funcs.add, list(range(20)), 1, output_dir=tmp_path, dryrun=True, setup_interactive=False) as pmap:
+        pmap.compute(debug=True)
+    estimate = json.loads((tmp_path / ".acme_like" / "run.json").read_text())["estimate"]
+    assert set(estimate) == {"seconds", "peak_bytes"} and estimate["seconds"] >= 0
+    assert all(c["worker"] == "local" and c["peak_bytes"] for c in read_calls(tmp_path))
