@@ -23,6 +23,7 @@ from .errors import (
     AcmeLikeError,
     AcmeLikeWarning,
     ClusterError,
+    DirectoryInUse,
     InputError,
     InputTypeError,
     PayloadError,
@@ -47,6 +48,9 @@ _LAZY = {
     "Estimate": ".execution.estimate",
     "read_payload": ".storage.payload",
     "Pipeline": ".pipeline",
+    "read_calls": ".storage.calls",
+    "status": ".storage.status",
+    "RunStatus": ".storage.status",
 }
 
 if TYPE_CHECKING:
@@ -58,7 +62,9 @@ if TYPE_CHECKING:
     from .compat import ACMEdaemon
     from .parallel_map import ParallelMap
     from .pipeline import Pipeline
+    from .storage.calls import read_calls
     from .storage.payload import read_payload
+    from .storage.status import RunStatus, status
 
 
 def __getattr__(name: str) -> Any:
@@ -87,11 +93,15 @@ __all__ = [
     "Partition",
     "Estimate",
     "read_payload",
+    "read_calls",
+    "status",
+    "RunStatus",
     "AcmeLikeError",
     "AcmeLikeWarning",
     "InputError",
     "InputTypeError",
     "ClusterError",
+    "DirectoryInUse",
     "PayloadError",
     "TaskError",
     "PipelineError",

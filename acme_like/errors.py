@@ -33,6 +33,10 @@ class PayloadError(AcmeLikeError, OSError):
     """A result file could not be written or read."""
 
 
+class DirectoryInUse(AcmeLikeError, RuntimeError):
+    """Another run (this process or another one) is writing to the same output directory."""
+
+
 class AcmeLikeWarning(UserWarning):
     """A warning about a run that still goes ahead (large arguments, ignored keywords)."""
 

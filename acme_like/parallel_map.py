@@ -110,10 +110,13 @@ class ParallelMap(ACMEViews):
         than this many days (0: all of them) before the run.
     partition, setup_timeout
         ACME's SLURM keywords; checked, and used when running on SLURM.
-    rerun : {"missing", "all"}
+    rerun : {"missing", "keep-stale", "all"}
         Running again in an ``output_dir`` that holds an earlier run of ``func``:
-        "missing" (default) runs only the calls without a valid result there (never
-        run, failed, damaged, or with changed arguments); "all" runs every call.
+        "missing" (default) runs the calls without a valid result of the same code
+        (matched by arguments, not position); "keep-stale" also keeps results of other
+        code; "all" runs every call.
+    version : str, optional
+        Pins the code part of the calls' identity (so does ``func.__acme_like_version__``).
     retries : int
         Extra attempts for a call that raises (default 0: a raised exception is final).
     worker_retries : int
@@ -123,7 +126,7 @@ class ParallelMap(ACMEViews):
         If ``func`` has a parameter ``rng`` that is not given, each call receives
         ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(index,)))``: an
         independent stream per call, the same whatever the workers, batching or retries.
-        Without ``seed`` a fresh one is drawn and recorded in ``<func>_run.json``.
+        Without ``seed`` a fresh one is drawn and recorded in ``.acme_like/<func>_manifest.json``.
     batch_size : int or "auto"
         Calls per dask task. "auto" measures a few calls first and then sends short
         calls in batches of about 0.2 s of work (long calls one by one); every call
@@ -166,6 +169,7 @@ class ParallelMap(ACMEViews):
         retries: int = 0,
         worker_retries: int = 2,
         seed: int | None = None,
+        version: str | None = None,
         **kwargs: Any,
     ) -> None:
         given = locals()
@@ -259,15 +263,20 @@ class ParallelMap(ACMEViews):
         self._log_plan(log)
         connect = None if debug else (lambda: self._session.connect(self.n_calls))
         try:
-            result = run_map(self.func, self.func_name, self.plan, self.options, self.layout, connect, log)
+            estimate = None if self._estimate is None else {
+                "seconds": self._estimate.wall_seconds, "peak_bytes": self._estimate.peak_bytes_per_call}
+            result = run_map(self.func, self.func_name, self.plan, self.options, self.layout, connect, log, estimate)
         except KeyboardInterrupt:
             log.warning("Interrupted: pending calls cancelled; finished results are kept.")
             if self._session.owned:
                 self.cleanup(stop_client=True)
+            hint = self._resume_hint()
+            if hint:
+                log.warning("%s", hint)
             raise
         self._results_container = result.container
         if not result.ok:
-            raise task_error(result)
+            raise task_error(result, self._resume_hint())
         result.describe(log)
         return result.returned
 
@@ -324,6 +333,12 @@ class ParallelMap(ACMEViews):
     def _measure_one_call(self) -> tuple[float, float]:
         estimate = self._estimate or self.estimate(n_samples=1)
         return estimate.seconds_per_call, float(estimate.peak_bytes_per_call)
+
+    def _resume_hint(self) -> str | None:
+        """The one line that resumes a run whose directory acme_like named."""
+        if self.layout is not None and self.options.output.output_dir is None:
+            return f'Results so far are in {self.layout.run_dir}; to resume, run again with output_dir="{self.layout.run_dir}".'
+        return None
 
     def _log_plan(self, log: logging.Logger) -> None:
         split = ", ".join(self.plan.split_names) or "none (the same call repeated)"

@@ -141,3 +141,16 @@ def returns_lock(x):
     import threading
 
     return threading.Lock() if x == 1 else x
+def counted_file(path, marker_dir):
+    """The size of the file at ``path``; leaves a marker per execution (named by the file)."""
+    import uuid
+
+    os.makedirs(marker_dir, exist_ok=True)
+    open(os.path.join(marker_dir, f"{os.path.basename(path)}-{uuid.uuid4().hex}"), "w").close()
+    return os.path.getsize(path)
+
+
+def counted_draw(x, marker_dir, rng=None):
+    """A draw of the call's own stream; leaves a marker per execution."""
+    counted(x, marker_dir)
+    return float(rng.random())

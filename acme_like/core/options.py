@@ -64,6 +64,7 @@ class RunSpec:
     worker_retries: int = 2
     seed: int | None = None
     dryrun: bool = False
+    version: str | None = None  # pins the code part of every call's identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,20 @@ def _result_shape(value: Any) -> Any:
     return value  # checked with the dtype and the output mode in _output_spec
 
 
+#: ParallelMap's ``rerun``: what a run keeps of an earlier run in its directory.
+RERUN_CHOICES = ("missing", "keep-stale", "all")
+
+
+def _version(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value):
+        return value
+    error = InputError if isinstance(value, str) else InputTypeError
+    raise error(
+        f"version must be None or a non-empty string that pins the code part of the calls' identity "
+        f'(e.g. version="2"), got {got(value, typed=True)}. Pass version="2" to keep results across a refactor.'
+    )
+
+
 _p = functools.partial
 #: Every ParallelMap keyword: its default, its checker and the group of Options that reads it.
 #: ParallelMap's signature must list exactly these, with these defaults (a test keeps them equal).
@@ -215,10 +230,11 @@ CHECKS: dict[str, Keyword] = {
     "partition": Keyword("auto", _partition, "cluster"),
     "setup_timeout": Keyword(60, _p(check_seconds, "setup_timeout"), "cluster"),
     "batch_size": Keyword("auto", _p(check_count, "batch_size", minimum=1, auto=True, what="calls per task"), "run"),
-    "rerun": Keyword("missing", _p(check_choice, "rerun", choices=("missing", "all"), meaning='"missing": calls without a valid result'), "run"),
+    "rerun": Keyword("missing", _p(check_choice, "rerun", choices=RERUN_CHOICES, meaning='"missing": calls without a valid result of the same code; "keep-stale": also keep results of other code; "all": every call'), "run"),
     "retries": Keyword(0, _p(check_count, "retries", minimum=0, what="extra attempts of a call that raises"), "run"),
     "worker_retries": Keyword(2, _p(check_count, "worker_retries", minimum=0, what="extra attempts of a call whose worker died"), "run"),
     "seed": Keyword(None, _p(check_count, "seed", minimum=0, none=True), "run"),
+    "version": Keyword(None, _version, "run"),
 }
 
 

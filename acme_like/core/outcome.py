@@ -27,7 +27,7 @@ class PayloadRef:
     stack_shape: tuple[int, ...] | None = None  # shape of result_0 when results are stacked
     crc32: int = 0  # checksum of the file as written, to tell a damaged payload on resume
     stack_path: str | None = None  # the shard holding this call's stacked first value, if any
-    stack_row: int = 0  # its row in that shard
+    stack_row: int = 0  # its row in that shard; for "container", its index in that container
     stack_nbytes: int = 0  # the shard's size and checksum as written
     stack_crc32: int = 0
 
@@ -71,6 +71,12 @@ class TaskOutcome:
     payload: PayloadRef | None = None
     value: Any = None
     failure: CallFailure | None = None
+    started_at: float | None = None  # time.time() when the call began and ended
+    ended_at: float | None = None
+    peak_bytes: int | None = None  # peak resident memory of the worker process (see execution.worker)
+    worker: str | None = None  # the dask worker's name, "local" in this process
+    host: str | None = None
+    attempt: int = 1  # 1: the first attempt; retries count up
 
     @property
     def ok(self) -> bool:

@@ -42,6 +42,8 @@ def measure_bytes(value: Any, _budget: list[int] | None = None) -> int:
 
 def summarize(value: Any) -> str:
     """A short repr: arrays by shape and dtype, long values cut."""
+    if type(value) in (int, float, bool) or (type(value) is str and len(value) <= 40):
+        return repr(value)  # the common case, without reprlib (the call table summarises every call)
     if isinstance(value, np.ndarray) and value.size > 4:
         return f"array(shape={value.shape}, dtype={value.dtype})"
     try:

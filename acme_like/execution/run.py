@@ -1,6 +1,6 @@
 """One map from start to finish: ``run_map`` -> :class:`~acme_like.storage.results.RunResult`.
 
-resume plan -> manifest and journal -> the calls (a plain loop here, or tasks on a
+lock -> resume plan -> manifest and journal -> the calls (a plain loop here, or tasks on a
 client) -> container -> failures file. It never raises ``TaskError``: failed calls
 are part of the result, and what to do about them is the caller's policy. It
 neither starts nor stops clusters: ``connect`` gives it the client when, and only
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import uuid
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -18,15 +19,19 @@ from distributed import Client
 
 from ..core.options import Options
 from ..core.outcome import TaskOutcome
-from ..core.identity import call_digests
+from ..core.identity import call_identities, legacy_call_digests
 from ..core.plan import CallPlan
 from ..storage.housekeeping import tidy_earlier_runs
 from ..storage.layout import OutputLayout
-from ..storage.records import Journal, plan_resume, run_signature, write_manifest
+from ..storage.lock import lock_run_dir
+from ..storage.calls import CallTable, write_run_record
+from ..storage.records import Journal, write_manifest
+from ..storage.resume import plan_resume, relocate, run_signature
 from ..storage.results import RunResult, collect_results
-from .importpath import send_caller_path
 from .local import count_workers, workers_are_local
+from .importpath import send_caller_path
 from .progress import Progress
+from .run_record import describe_workers, now, run_record, with_first_calls
 from .source_lines import fill_source
 from .tasks import run_on_client, run_sequential
 from .worker import CallContext
@@ -43,43 +48,110 @@ def run_map(
     layout: OutputLayout | None,
     connect: Connect | None,
     log: logging.Logger,
+    estimate: Mapping[str, float] | None = None,
     label: str | None = None,
 ) -> RunResult:
     """Run every call of ``plan`` that has no valid result yet and collect all of them.
 
+    ``estimate`` (``{"seconds", "peak_bytes"}`` of a dry run) goes into ``run.json``.
     ``connect=None`` runs the calls one by one in this process (debug mode: the first
     exception propagates unchanged). ``label`` names the progress bar (default: the
     function's name).
     """
     if layout is not None and options.output.output_dir is None:
         tidy_earlier_runs(layout.run_dir.parent, options.output.cleanup_threshold_days, keep=layout.run_dir)
+    lock = None
+    if layout is not None:
+        lock = lock_run_dir(layout, f"ParallelMap of {func_name}, {plan.n_calls} calls")
+        try:
+            layout.check_free()
+            layout.create()
+        except BaseException:
+            lock.release()
+            raise
+    try:
+        return _run_locked(func, func_name, plan, options, layout, connect, log, estimate, label or func_name)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_locked(
+    func: Callable[..., Any],
+    func_name: str,
+    plan: CallPlan,
+    options: Options,
+    layout: OutputLayout | None,
+    connect: Connect | None,
+    log: logging.Logger,
+    estimate: Mapping[str, float] | None,
+    label: str,
+) -> RunResult:
     todo: Sequence[int] = range(plan.n_calls)
     done: Mapping[int, TaskOutcome] = {}
     journal = None
+    table = None
+    run_info: dict[str, Any] = {}
     entropy = options.run.seed
+    shard_tag = ""
+    digests = None
     if layout is not None:
-        layout.check_free()
-        digests = call_digests(plan)
+        ids = call_identities(plan, options.run.version, hash_file_content())
+        digests = tuple(ids.digests())
         signature = run_signature(func_name, options.output)
-        resume = plan_resume(layout, digests, signature, options.run.rerun, options.run.seed, options.output.single_file)
+        resume = plan_resume(
+            layout, ids, signature, options.run.rerun, options.run.seed, options.output.single_file,
+            legacy_digests=lambda: legacy_call_digests(plan),
+        )
         todo, done, entropy = resume.todo, resume.done, resume.seed_entropy
         if done or resume.damaged or resume.n_failed_before:
             log.info("%s", resume.summary(plan.n_calls))
-        layout.create()
-        write_manifest(layout, {**signature, "seed_entropy": entropy, "n_calls": plan.n_calls})
-        journal = Journal(layout, digests, fresh=options.run.rerun == "all")
+        stale = resume.stale_line(func_name)
+        if stale:
+            log.warning("%s", stale)
+        relocate(layout, resume)
+        if any(o.payload is not None and o.payload.stack_path is not None for o in done.values()):
+            shard_tag = uuid.uuid4().hex[:8]
+        write_manifest(layout, {**signature, "seed_entropy": entropy, "n_calls": plan.n_calls, "code": ids.code})
+        journal = Journal(layout, ids.keys, ids.code, resume.lines)
+        table = CallTable(
+            layout, ids.keys, digests.__getitem__, lambda i: plan.template.describe(i, plan.call_values(i)), ids.input_files
+        )
+        table.record([done[i] for i in sorted(done)], reused=True)
+        run_info = {**run_record(func, func_name, plan, options), "estimate": None if estimate is None else dict(estimate)}
+        write_run_record(layout, run_info)
     elif entropy is None and plan.template.rng:
         entropy = int(np.random.SeedSequence().entropy)
-    context = call_context(func, plan, options, layout, entropy)
+    context = dataclasses.replace(
+        call_context(func, plan, options, layout, entropy), shard_tag=shard_tag, digests=digests
+    )
+    workers: list[dict[str, Any]] = []
     try:
-        new = _execute(context, plan, func_name, options, todo, connect, journal, log, label or func_name)
+        new = _execute(context, plan, func_name, options, todo, connect, _recorder(journal, table), log, workers, label)
         new = {index: _with_source(outcome, func) for index, outcome in new.items()}
         outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
-        record = None if journal is None else journal.record
-        return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit(options.output.acme), record)
+        moved = None if journal is None else journal.record  # payloads that move up (ACME's pickles) are journaled again
+        result = collect_results(options.output, layout, outcomes, func_name, stack_copy_limit(options.output.acme), moved)
     finally:
         if journal is not None:
             journal.close()
+        if table is not None:
+            table.close()
+    if layout is not None and table is not None:
+        table.finish()
+        write_run_record(layout, {**run_info, "ended_at": now(), "workers": with_first_calls(workers, new.values())})
+    return result
+
+
+def _recorder(journal: Journal | None, table: CallTable | None) -> Callable[[list[TaskOutcome]], None] | None:
+    if journal is None or table is None:
+        return None
+
+    def record(outcomes: list[TaskOutcome]) -> None:
+        journal.record(outcomes)
+        table.record(outcomes)
+
+    return record
 
 
 def _with_source(outcome: TaskOutcome, func: Callable[..., Any]) -> TaskOutcome:
@@ -111,6 +183,14 @@ def call_context(
     )
 
 
+def hash_file_content() -> bool:
+    """Whether a file argument is identified by its content (dask config
+    ``acme_like.hash-file-content``, default False: by path, size and mtime)."""
+    import dask.config
+
+    return bool(dask.config.get("acme_like.hash-file-content", False))
+
+
 def stack_copy_limit(acme: bool = True) -> int:
     """Bytes up to which a stacked result is copied into a real dataset (dask config
     ``acme_like.stack-copy-limit``); larger ones stay virtual. In ACME's layout the
@@ -131,13 +211,13 @@ def _execute(
     options: Options,
     todo: Sequence[int],
     connect: Connect | None,
-    journal: Journal | None,
+    record: Callable[[list[TaskOutcome]], None] | None,
     log: logging.Logger,
+    workers: list[dict[str, Any]],
     label: str,
 ) -> dict[int, TaskOutcome]:
     if not todo:
         return {}
-    record = None if journal is None else journal.record
     show = options.log.verbose is not False
     if connect is None:
         log.info("Running %d calls of %s one by one in this process (debug mode)", len(todo), func_name)
@@ -148,10 +228,13 @@ def _execute(
     send_caller_path(client)  # before the function travels: its module may be on the caller's path only
     n_workers = max(1, count_workers(client))
     log.info("Preparing %d parallel calls of %s using %d workers", len(todo), func_name, n_workers)
+    sharded = dataclasses.replace(context, shards=True)
+    if sharded.sharded:  # payloads carry identities only when written per call; spare the workers the list
+        sharded = dataclasses.replace(sharded, digests=None)
     with Progress(len(todo), label, show) as progress:
         outcomes = run_on_client(
             client,
-            dataclasses.replace(context, shards=True),
+            sharded,
             plan,
             todo,
             progress,
@@ -161,4 +244,5 @@ def _execute(
             lost_retries=options.run.worker_retries,
             share_arrays=workers_are_local(client),
         )
+    workers.extend(describe_workers(client))
     return {o.index: o for o in outcomes}

@@ -23,6 +23,7 @@ from distributed import Client, as_completed
 from ..core.plan import CallPlan, function_name
 from ..storage.layout import safe_stem
 from ..core.outcome import FAILED, CallFailure, TaskOutcome
+from .placement import placement, read_peak, reset_peak
 from .progress import Progress
 from ..core.batching import choose_batch_size, probe_count, split
 from .sharing import forget, share_large_arrays
@@ -46,8 +47,13 @@ def run_sequential(
 ) -> list[TaskOutcome]:
     """Call ``func`` in a plain loop in this process; the first exception propagates unchanged."""
     outcomes = []
+    worker, host, _ = placement()
     for index in indices:
+        measured = reset_peak()
         outcome = run_call(context, index, plan.call_values(index), capture=False)
+        outcome = dataclasses.replace(
+            outcome, peak_bytes=read_peak() if measured else None, worker=worker, host=host
+        )
         if record is not None:
             record([outcome])
         outcomes.append(outcome)

@@ -27,6 +27,7 @@ from ..core.outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
 from ..storage.forms import NotStorable
 from ..storage.payload import return_values, value_forms, write_payload
 from ..storage.shards import write_row_payload, write_shard
+from .placement import placement, read_peak, reset_peak
 from .sharing import resolve
 from ..core.stacking import StackSpec
 
@@ -46,6 +47,8 @@ class CallContext:
     retries: int = 0  # extra attempts for a call that raises
     shards: bool = False  # stacked first values of a batch go into one shard file
     acme: bool = True  # ACME's forms and files; False: the modern layout (dask config acme_like.layout)
+    shard_tag: str = ""  # in shard file names, when kept shards of an earlier run are in use
+    digests: tuple[str, ...] | None = None  # each call's identity, written into its payload
 
     @property
     def sharded(self) -> bool:
@@ -66,10 +69,13 @@ def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutco
     With stacked results on disk, the batch's first values go into one shard file (so a
     stacked dataset has one source per batch, not per call); other values stay per call.
     """
-    if not context.sharded:
-        outcomes = [run_call(context, index, values, capture=True) for index, values in calls]
-        return outcomes if context.layout is not None else [_travelling(o) for o in outcomes]
+    worker, host, alone = placement()
+    measured = alone and reset_peak()
     outcomes = [run_call(context, index, values, capture=True) for index, values in calls]
+    peak = read_peak() if measured else None  # one call: its own peak; a batch of tiny calls: the batch's
+    outcomes = [dataclasses.replace(o, peak_bytes=peak, worker=worker, host=host) for o in outcomes]
+    if not context.sharded:
+        return outcomes if context.layout is not None else [_travelling(o) for o in outcomes]
     return _write_shard(context, outcomes)
 
 
@@ -89,7 +95,7 @@ def _write_shard(context: CallContext, outcomes: list[TaskOutcome]) -> list[Task
             selection: list[Any] = [slice(0, n) for n in np.shape(firsts[outcome.index])]
             selection.insert(stack.axis, row)
             rows[tuple(selection)] = firsts[outcome.index]
-    path = context.layout.shard_path(outcomes[0].index)
+    path = context.layout.shard_path(outcomes[0].index, context.shard_tag)
     try:
         size, crc = write_shard(path, rows, [o.index for o in outcomes])
     except PayloadError as exc:
@@ -178,16 +184,17 @@ def _failed_write(context: CallContext, outcome: TaskOutcome, exc: Exception) ->
         traceback="",
         arguments="",
     )
-    return TaskOutcome(index=outcome.index, status=FAILED, seconds=outcome.seconds, failure=failure)
+    return dataclasses.replace(outcome, status=FAILED, failure=failure, payload=None, value=None)
 
 
 def run_call(context: CallContext, index: int, values: Sequence[Any], capture: bool) -> TaskOutcome:
     """Run call ``index``. With ``capture=False`` the user's exception propagates unchanged."""
     start = time.perf_counter()
+    started_at = time.time()
     for attempt in range(context.retries + 1):
         outcome = _attempt(context, index, values, capture or attempt < context.retries, start)
         if outcome.ok or attempt == context.retries:
-            return outcome
+            return dataclasses.replace(outcome, started_at=started_at, ended_at=time.time(), attempt=attempt + 1)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -213,7 +220,9 @@ def _attempt(context: CallContext, index: int, values: Sequence[Any], capture: b
         elif context.layout is not None:
             layout = context.layout
             payload = write_payload(
-                layout.payload_path(index), layout.pickle_path(index), result, context.fmt, acme=context.acme
+                layout.payload_path(index), layout.pickle_path(index), result, context.fmt, acme=context.acme,
+                identity=None if context.digests is None else context.digests[index],
+                identity_dir=layout.pickle_ids_dir,
             )
             result = None
     except Exception as exc:

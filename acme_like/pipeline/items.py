@@ -95,6 +95,11 @@ class StageCall:
         self.returns = returns
         self.fan_out = fan_out
 
+    def __acme_like_identity__(self) -> tuple[Any, ...]:
+        """What of the wrapper changes what a call computes (the wrapped code counts on its own)."""
+        returns = None if self.returns is None else self.returns.describe()
+        return (self.stage, sorted(self.forms.items()), returns, self.fan_out)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = tuple(self._resolved(f"args[{i}]", a) for i, a in enumerate(args))
         kwargs = {k: self._resolved(k, v) for k, v in kwargs.items()}

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..core.identity import call_digests
+from ..core.identity import call_identities, legacy_call_digests
 from ..errors import PipelineError
 from ..log import run_logging
 from ..storage.layout import log_path
-from ..storage.records import plan_resume, read_prior, run_signature
+from ..storage.resume import ResumePlan, plan_resume, relocate, run_signature
 from ..storage.results import RunResult
 from .items import Gathered, UpstreamItem
 from .prepare import PreparedStage, prepare_stage
@@ -52,6 +52,19 @@ def measure_one_call(prepared: PreparedStage) -> tuple[float, float]:
     return estimate.seconds_per_call, float(estimate.peak_bytes_per_call)
 
 
+def _resume(prepared: PreparedStage) -> ResumePlan:
+    """What the stage's stored records say: which calls are done, stale, damaged or missing."""
+    from ..execution.run import hash_file_content
+
+    assert prepared.layout is not None
+    options = prepared.options
+    ids = call_identities(prepared.plan, options.run.version, hash_file_content())
+    return plan_resume(
+        prepared.layout, ids, run_signature(prepared.func_name, options.output), "missing",
+        options.run.seed, options.output.single_file, legacy_digests=lambda: legacy_call_digests(prepared.plan),
+    )
+
+
 def verify_stage(prepared: PreparedStage) -> RunResult:
     """The stored results of a switched-off stage, each checked to be present and current."""
     layout = prepared.layout
@@ -61,10 +74,7 @@ def verify_stage(prepared: PreparedStage) -> RunResult:
             f"has nothing stored to use when switched off. Switch it on, or let it write its results."
         )
     output = prepared.options.output
-    resume = plan_resume(
-        layout, call_digests(prepared.plan), run_signature(prepared.func_name, output), "missing",
-        prepared.options.run.seed, output.single_file,
-    )
+    resume = _resume(prepared)
     if resume.todo:
         shown = ", ".join(map(str, resume.todo[:10])) + (f" and {len(resume.todo) - 10} more" if len(resume.todo) > 10 else "")
         raise PipelineError(
@@ -72,6 +82,7 @@ def verify_stage(prepared: PreparedStage) -> RunResult:
             f"results in {layout.run_dir} are missing, damaged or made from other inputs (calls {shown}). "
             f"Run the pipeline with the stage switched on (active={{{prepared.name!r}: True}}) to make them."
         )
+    relocate(layout, resume)  # results kept from a run with the items in another order
     outcomes = tuple(resume.done[i] for i in range(prepared.plan.n_calls))
     container = str(layout.container_path) if layout.container_path.exists() else None
     returned: Any = [container] if output.single_file else [o.payload.path if o.payload else None for o in outcomes]
@@ -122,19 +133,17 @@ def preview_stage(stage: "Stage", pipeline: "Pipeline", active: bool, rerun_item
     layout = prepared.layout
     if layout is None:
         return StagePreview(stage.name, active, n_calls, {"results in memory (never stored)": tuple(range(n_calls))}, 0)
-    digests = call_digests(prepared.plan)
-    prior = read_prior(layout, digests, n_calls, prepared.options.output.single_file and layout.container_path.exists())
-    recorded = _recorded_indices(layout)
+    resume = _resume(prepared)
+    failed = {i for i, line in resume.lines.items() if line.get("status") == "failed"}
+    remade = set(upstream_rerun)
     reasons: dict[str, tuple[int, ...]] = {
-        "upstream result remade": tuple(i for i in upstream_rerun),
-        "never run": tuple(i for i in range(n_calls) if i not in recorded and i not in upstream_rerun),
-        "failed before": tuple(sorted(i for i in prior.failed if i not in upstream_rerun)),
-        "payload missing or damaged": tuple(i for i in prior.damaged if i not in upstream_rerun),
+        "upstream result remade": upstream_rerun,
+        "changed code": tuple(i for i in resume.stale if i not in remade),
+        "failed before": tuple(sorted(failed - remade)),
+        "payload missing or damaged": tuple(i for i in resume.damaged if i not in remade),
     }
     listed = {i for calls in reasons.values() for i in calls}
-    reasons["changed code, parameters or inputs"] = tuple(
-        i for i in range(n_calls) if i not in prior.done and i not in listed
-    )
+    reasons["new or changed inputs or parameters"] = tuple(i for i in resume.todo if i not in listed)
     rerun = {i for calls in reasons.values() for i in calls}
     problem = None
     if not active and rerun:
@@ -152,13 +161,13 @@ def _stored_items(upstream: "Stage", pipeline: "Pipeline") -> tuple[UpstreamItem
     if layout is None:
         raise PipelineError(f"stage {upstream.name!r} keeps its results in memory: the stages after it can be previewed only after it runs")
     n_calls = prepared.plan.n_calls
-    prior = read_prior(layout, call_digests(prepared.plan), n_calls, prepared.options.output.single_file)
+    resume = _resume(prepared)
     outcomes = []
     from ..core.outcome import CallFailure, TaskOutcome
 
     for index in range(n_calls):
-        if index in prior.done:
-            outcomes.append(prior.done[index])
+        if index in resume.done:
+            outcomes.append(resume.done[index])
         else:
             outcomes.append(TaskOutcome(index, "failed", failure=CallFailure(index, "exception", "NotYetRun", "", "", "")))
     result = RunResult(prepared.func_name, tuple(outcomes), layout, None, None, None, False)
@@ -175,22 +184,6 @@ def _reads_remade(prepared: PreparedStage, index: int, rerun_items: dict[str, se
         if isinstance(value, Gathered) and any(item.failed or item.index in rerun_items.get(item.stage, ()) for item in value.items):
             return True
     return False
-
-
-def _recorded_indices(layout: Any) -> set[int]:
-    import json
-
-    found = set()
-    try:
-        with open(layout.journal_path, encoding="utf-8") as stream:
-            for text in stream:
-                try:
-                    found.add(int(json.loads(text)["i"]))
-                except (ValueError, KeyError, TypeError):
-                    continue
-    except OSError:
-        pass
-    return found
 
 
 def _shown(calls: tuple[int, ...]) -> str:

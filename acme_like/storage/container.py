@@ -256,7 +256,7 @@ def _copy_each(
         name = f"{COMP_PREFIX}{index}"
         if ref.fmt == "container":  # kept from an earlier run of this single file
             assert previous is not None
-            _copy_kept(previous, h5, index, stack, stacked)
+            _copy_kept(previous, h5, index, ref.stack_row, stack, stacked)
             continue
         if ref.fmt == "pickle":
             group = h5.create_group(name)
@@ -283,13 +283,14 @@ def _copy_each(
             del h5[name]  # only a stacked value: nothing beside result_0
 
 
-def _copy_kept(previous: h5py.File, h5: h5py.File, index: int, stack: StackSpec | None, stacked: Any) -> None:
-    name = f"{COMP_PREFIX}{index}"
+def _copy_kept(previous: h5py.File, h5: h5py.File, index: int, old_index: int, stack: StackSpec | None, stacked: Any) -> None:
+    """Call ``index``'s results from the earlier container, where it was call ``old_index``."""
+    name = f"{COMP_PREFIX}{old_index}"
     if name in previous:
-        previous.copy(previous[name], h5, name)
+        previous.copy(previous[name], h5, f"{COMP_PREFIX}{index}")
     if stacked is not None and STACKED in previous:
         old = previous[STACKED]
-        row = old[_slot(stack, index, old.shape[:stack.axis] + old.shape[stack.axis + 1 :])]
+        row = old[_slot(stack, old_index, old.shape[:stack.axis] + old.shape[stack.axis + 1 :])]
         stacked[_slot(stack, index, np.shape(row))] = row
 
 

@@ -33,12 +33,12 @@ def write_failures(path: Path, func_name: str, n_calls: int, failures: Sequence[
     return path
 
 
-def task_error(result: "RunResult") -> TaskError:
+def task_error(result: "RunResult", hint: str | None = None) -> TaskError:
     """The error ``ParallelMap`` raises after a run in which some calls failed.
 
     Its first line is ACME's ("Parallel computation failed: K/N tasks failed or
-    stalled."); the lines after it name the first failure, its traceback and where
-    the good results and the failure records are.
+    stalled."); the lines after it name the first failure, its traceback, where
+    the good results and the failure records are, and ``hint`` (how to resume).
     """
     outcomes, failures = result.outcomes, result.failures
     first = failures[0]
@@ -59,5 +59,7 @@ def task_error(result: "RunResult") -> TaskError:
     where.append("the exception's .failures attribute holds each failure with its traceback")
     text = "; ".join(where)
     lines.append(text[:1].upper() + text[1:] + ".")  # only the first letter: paths keep their case
+    if hint:
+        lines.append(hint)
     listed = result.returned if isinstance(result.returned, list) else [result.returned]
     return TaskError("\n".join(lines), list(failures), list(outcomes), listed, result.container, result.failures_path)

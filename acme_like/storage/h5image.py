@@ -38,11 +38,14 @@ class Template:
 
     image: bytes
     spans: tuple[tuple[int, int], ...]  # (offset, nbytes) per dataset, in order
+    attr_offsets: tuple[int, ...] = ()  # where each root attribute's bytes are
 
-    def patched(self, arrays: Sequence[np.ndarray]) -> bytes:
+    def patched(self, arrays: Sequence[np.ndarray], attrs: Sequence[bytes] = ()) -> bytes:
         buffer = bytearray(self.image)
         for (offset, nbytes), array in zip(self.spans, arrays):
             buffer[offset : offset + nbytes] = memoryview(np.ascontiguousarray(array)).cast("B")
+        for offset, value in zip(self.attr_offsets, attrs):
+            buffer[offset : offset + len(value)] = value
         return bytes(buffer)
 
 
@@ -60,11 +63,17 @@ def track_order(n_datasets: int) -> bool:
     return n_datasets >= TRACK_ORDER_FROM
 
 
-def file_image(named: Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]]) -> bytes | None:
+Named = Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]]
+
+
+def file_image(named: Named, root_attrs: Sequence[tuple[str, bytes]] = ()) -> bytes | None:
     """The bytes of an HDF5 file holding ``create_dataset(name, data=data, dtype=dtype)``
-    with the attributes ``attrs`` for each ``(name, data, dtype, attrs)``, or None where
+    with the attributes ``attrs`` for each ``(name, data, dtype, attrs)``, and a fixed-length
+    bytes attribute on its root for each ``(name, value)`` of ``root_attrs``; or None where
     only h5py can write it (strings, large data, kinds of values whose layout depends on
     the data, attributes other than short strings)."""
+    if any(not value or value.endswith(b"\0") for _, value in root_attrs):
+        return None  # h5py stores such bytes differently
     arrays = []
     for _, data, dtype, attrs in named:
         if dtype is not None or any(not isinstance(value, str) for _, value in attrs):
@@ -79,10 +88,11 @@ def file_image(named: Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]
     key = tuple(
         (name, "empty" if isinstance(data, h5py.Empty) else (data.dtype.str, data.shape), attrs)
         for name, data, _, attrs in named
-    )
+    ) + tuple((name, len(value)) for name, value in root_attrs)
+    values = [value for _, value in root_attrs]
     template = _templates.get(key, False)
     if template is False:
-        template = _learn(named)
+        template = _learn(named, root_attrs)
         with _lock:
             if len(_templates) < MAX_KINDS:
                 _templates[key] = template
@@ -90,10 +100,10 @@ def file_image(named: Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]
             return template.image  # built from exactly these arrays
     if template is None:
         return None
-    return template.patched(arrays)
+    return template.patched(arrays, values)
 
 
-def _build(named: Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]]) -> tuple[bytes, list[int | None]]:
+def _build(named: Named, root_attrs: Sequence[tuple[str, bytes]] = ()) -> tuple[bytes, list[int | None]]:
     """An HDF5 file image written by h5py in memory, and each array's data offset."""
     # Into a real file, read after closing: HDF5 rewrites parts of a file when it closes
     # it (a file tracking creation order shrinks), so an image taken while the file is
@@ -101,6 +111,8 @@ def _build(named: Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]]) -
     with tempfile.TemporaryDirectory(prefix="acme_like-image-") as scratch:
         path = os.path.join(scratch, "image.h5")
         with h5py.File(path, "w", track_order=track_order(len(named))) as h5:
+            for name, value in root_attrs:
+                h5.attrs[name] = np.bytes_(value)
             datasets = []
             for name, data, _, attrs in named:
                 dataset = h5.create_dataset(name, data=data)
@@ -114,20 +126,24 @@ def _build(named: Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]]) -
             return stream.read(), offsets
 
 
-def _learn(named: Sequence[tuple[str, Any, Any, tuple[tuple[str, Any], ...]]]) -> Template | None:
+def _learn(named: Named, root_attrs: Sequence[tuple[str, bytes]] = ()) -> Template | None:
     """A template from ``named``, if patching it reproduces h5py's own file for other data."""
     arrays = [data for _, data, _, _ in named if not isinstance(data, h5py.Empty)]
-    image, offsets = _build(named)
+    image, offsets = _build(named, root_attrs)
     if any(offset is None for offset in offsets):
         return None  # empty or compact data: no contiguous block to patch
-    template = Template(image, tuple((offset, a.nbytes) for offset, a in zip(offsets, arrays)))
+    attr_offsets = tuple(image.find(value) for _, value in root_attrs)
+    if any(offset < 0 or image.count(value) != 1 for offset, (_, value) in zip(attr_offsets, root_attrs)):
+        return None  # an attribute's bytes are not to be found once in the image
+    template = Template(image, tuple((offset, a.nbytes) for offset, a in zip(offsets, arrays)), attr_offsets)
     # Where h5py stores other bytes than the array's own, or anything else depends on
     # the data, the patched image differs from the one h5py builds.
     others = iter([_other_values(a) for a in arrays])
     other_named = [(n, d if isinstance(d, h5py.Empty) else next(others), t, at) for n, d, t, at in named]
     other_arrays = [d for _, d, _, _ in other_named if not isinstance(d, h5py.Empty)]
-    other_image, other_offsets = _build(other_named)
-    if other_offsets != offsets or template.patched(other_arrays) != other_image:
+    other_attrs = [(name, bytes(b ^ 0x5A for b in value)) for name, value in root_attrs]
+    other_image, other_offsets = _build(other_named, other_attrs)
+    if other_offsets != offsets or template.patched(other_arrays, [v for _, v in other_attrs]) != other_image:
         return None
     return template
 

@@ -1,7 +1,8 @@
 """Find and, only when asked, remove earlier ``ACME_<time>`` run directories.
 
 Only directories whose whole name is a run-directory time stamp count, so a
-user's ``ACME_results`` is never touched.
+user's ``ACME_results`` is never touched, and a directory a run holds locked
+(``storage.lock``) is never removed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 from .layout import RUN_DIR_PREFIX
+from .lock import is_locked
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ def remove_earlier_runs(
             continue
         age_days = (now - path.stat().st_mtime) / _DAY_S
         if older_than_days and age_days <= older_than_days:
+            continue
+        if is_locked(path):
+            logger.info("Kept the earlier run directory %s: a run is writing to it", path)
             continue
         try:
             shutil.rmtree(path)

@@ -17,6 +17,8 @@ from ..errors import InputError
 #: Prefix of the run directories created when ``output_dir`` is not given (ACME's name).
 RUN_DIR_PREFIX = "ACME_"
 PARTIAL_SUFFIX = ".partial"
+#: The hidden folder inside a run directory holding everything acme_like adds to ACME's files.
+META_DIR = ".acme_like"
 
 
 def safe_stem(name: str) -> str:
@@ -32,7 +34,7 @@ def partial_path(path: Path) -> Path:
 
 @dataclass(frozen=True, slots=True)
 class OutputLayout:
-    """Every path of one run: run directory, payloads, container, failures file, log."""
+    """Every path of one run: run directory, payloads, container, log, and acme_like's own files."""
 
     run_dir: Path
     stem: str
@@ -66,18 +68,52 @@ class OutputLayout:
         return self.run_dir / f"{self.stem}.h5"
 
     @property
+    def meta_dir(self) -> Path:
+        """The one hidden folder of everything acme_like adds beside ACME's files: records,
+        call table, failures file, lock. Not among the container's keys, not in the payloads."""
+        return self.run_dir / META_DIR
+
+    @property
     def failures_path(self) -> Path:
-        return self.run_dir / f"{self.stem}_failures.json"
+        return self.meta_dir / f"{self.stem}_failures.json"
 
     @property
     def manifest_path(self) -> Path:
-        """What kind of run wrote here (kept beside the payloads, so a run directory shows
-        only the container, the payload directory and the log)."""
-        return self.payload_dir / f"{self.stem}_run.json"
+        """What kind of run wrote here (output settings, seed, format version)."""
+        return self.meta_dir / f"{self.stem}_manifest.json"
 
     @property
     def journal_path(self) -> Path:
         """One line per finished or failed call, for resuming."""
+        return self.meta_dir / f"{self.stem}_journal.jsonl"
+
+    @property
+    def calls_path(self) -> Path:
+        """The table of every call of the latest run (CSV, header :data:`CALL_COLUMNS`)."""
+        return self.meta_dir / "calls.csv"
+
+    @property
+    def run_record_path(self) -> Path:
+        """Once per run: versions, command line, workers, times."""
+        return self.meta_dir / "run.json"
+
+    @property
+    def lock_path(self) -> Path:
+        """Held (flock) by the one run writing this directory; holds its pid and host."""
+        return self.meta_dir / "lock"
+
+    @property
+    def pickle_ids_dir(self) -> Path:
+        """Identity records of pickle payloads (one appending file per writing process)."""
+        return self.meta_dir / "pickles"
+
+    @property
+    def legacy_manifest_path(self) -> Path:
+        """Where acme_like before the ``.acme_like/`` folder kept the manifest."""
+        return self.payload_dir / f"{self.stem}_run.json"
+
+    @property
+    def legacy_journal_path(self) -> Path:
         return self.payload_dir / f"{self.stem}_calls.jsonl"
 
     @property
@@ -88,9 +124,10 @@ class OutputLayout:
         """The HDF5 payload of call ``index``."""
         return self.payload_dir / f"{self.stem}_{index}.h5"
 
-    def shard_path(self, first_index: int) -> Path:
-        """The file holding the stacked first values of a batch of calls starting at ``first_index``."""
-        return self.payload_dir / f"{self.stem}_stack_{first_index}.h5"
+    def shard_path(self, first_index: int, tag: str = "") -> Path:
+        """The file holding the stacked first values of a batch of calls starting at ``first_index``
+        (``tag``: a resumed run's, so its shards never replace the kept ones)."""
+        return self.payload_dir / f"{self.stem}_stack_{first_index}{'_' + tag if tag else ''}.h5"
 
     @property
     def stack_path(self) -> Path:
@@ -109,14 +146,18 @@ class OutputLayout:
 
     def relative(self, path: str | os.PathLike[str]) -> str:
         """``path`` relative to the run directory, as stored in the container."""
+        text = os.fspath(path)
+        prefix = f"{self.run_dir}{os.sep}"
+        if os.sep == "/" and text.startswith(prefix) and "/../" not in text:
+            return text[len(prefix):]  # the common case, without pathlib's parsing (journal, call table)
         return Path(path).relative_to(self.run_dir).as_posix()
 
     def check_free(self) -> None:
         """Refuse a run directory holding results of ``func`` that no resumable run wrote."""
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise InputError(f"output_dir must be a directory, but {self.run_dir} is a file.")
-        taken = [p for p in (self.container_path, self.payload_dir) if p.exists()]
-        if taken and not self.manifest_path.exists():
+        taken = [p for p in (self.container_path, self.payload_dir) if p.exists() and not _empty_dir(p)]
+        if taken and not (self.manifest_path.exists() or self.legacy_manifest_path.exists()):
             listed = " and ".join(str(p) for p in taken)
             raise InputError(
                 f"output_dir {self.run_dir} already holds results of {self.stem} ({listed}) "
@@ -125,14 +166,23 @@ class OutputLayout:
             )
 
     def create(self) -> None:
-        """Create the run and payload directories (nothing else)."""
+        """Create the run, payload and ``.acme_like`` directories (nothing else)."""
         try:
             self.payload_dir.mkdir(parents=True, exist_ok=True)
+            self.meta_dir.mkdir(exist_ok=True)
         except OSError as exc:
             raise InputError(
                 f"could not create the output directory {self.run_dir}: {exc.strerror}. "
                 f"Pass an output_dir you can write to."
             ) from exc
+
+
+def _empty_dir(path: Path) -> bool:
+    """An empty directory (a run about to write its records leaves one for a moment)."""
+    try:
+        return path.is_dir() and not any(os.scandir(path))
+    except OSError:
+        return False
 
 
 def log_path(logfile: bool | str | None, layout: OutputLayout | None, func_name: str) -> Path | None:

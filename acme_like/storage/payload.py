@@ -9,8 +9,11 @@ complete. This module does not import dask.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+import socket
+import threading
 import zlib
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,6 +28,10 @@ from .layout import partial_path
 from ..core.outcome import PayloadRef
 
 RESULT_PREFIX = "result_"
+
+#: Root attribute of a payload file: the identity digest of the call that wrote it, so a
+#: rerun can adopt a complete payload its journal never heard of.
+IDENTITY_ATTR = "acme_like_call"
 
 
 def return_values(result: Any) -> tuple[Any, ...]:
@@ -45,36 +52,49 @@ def value_forms(values: Sequence[Any], acme: bool = True, rows: bool | None = No
 
 
 def write_payload(
-    h5_path: Path, pickle_path: Path, result: Any, fmt: str = "hdf5", first: int = 0, acme: bool = True, rows: bool | None = None
+    h5_path: Path,
+    pickle_path: Path,
+    result: Any,
+    fmt: str = "hdf5",
+    first: int = 0,
+    acme: bool = True,
+    rows: bool | None = None,
+    identity: str | None = None,
+    identity_dir: Path | None = None,
 ) -> PayloadRef:
     """Store ``result`` at ``h5_path``, or at ``pickle_path`` if asked or if HDF5 cannot hold it.
 
     ``first`` numbers the datasets from ``result_<first>`` (1 when the first value is
     stored elsewhere, stacked with other calls' first values). ``acme`` writes ACME's
-    forms (``(1,)`` scalars), else the modern ones (0-d scalars).
+    forms (``(1,)`` scalars), else the modern ones (0-d scalars). ``identity`` goes into
+    the file's root attribute :data:`IDENTITY_ATTR`; for a pickle (which stays a plain
+    pickle) into a line of this process's record in ``identity_dir``.
     """
     values = return_values(result)
     if fmt == "pickle":
-        return _write_pickle(pickle_path, result, len(values))
+        return _record_pickle(_write_pickle(pickle_path, result, len(values)), identity, identity_dir)
     try:
         forms = value_forms(values, acme, rows)
     except NotStorable:
-        return _write_pickle(pickle_path, result, len(values))
+        return _record_pickle(_write_pickle(pickle_path, result, len(values)), identity, identity_dir)
     names = [f"{RESULT_PREFIX}{k + first}" for k in range(len(forms))]
     shape = np.shape(forms[0].data) if forms and not isinstance(forms[0].data, h5py.Empty) else None
-    image = file_image([(name, form.data, form.dtype, form.attrs) for name, form in zip(names, forms)])
+    root_attrs = [] if identity is None else [(IDENTITY_ATTR, identity.encode())]
+    image = file_image([(name, form.data, form.dtype, form.attrs) for name, form in zip(names, forms)], root_attrs)
     if image is not None:
         size, crc = _write_bytes(h5_path, image)
         return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc)
     tmp = partial_path(h5_path)
     try:
         with h5py.File(tmp, "w", track_order=track_order(len(forms))) as h5:
+            for name, value in root_attrs:
+                h5.attrs[name] = np.bytes_(value)
             write_forms(h5, names, forms)
         os.replace(tmp, h5_path)
     except (TypeError, ValueError):
         # h5py found no HDF5 type after all (e.g. a structured dtype it cannot map).
         tmp.unlink(missing_ok=True)
-        return _write_pickle(pickle_path, result, len(values))
+        return _record_pickle(_write_pickle(pickle_path, result, len(values)), identity, identity_dir)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise PayloadError(f"could not write the result file {h5_path}: {exc}") from exc
@@ -199,3 +219,55 @@ def _read_call(h5: h5py.File, index: int) -> Any:
         with open(Path(h5.filename).parent / group.attrs["pickle"], "rb") as stream:
             return pickle.load(stream)
     return _read_group(group, first)
+
+
+_records: dict[str, Any] = {}
+_records_lock = threading.Lock()
+
+
+def _record_pickle(ref: PayloadRef, identity: str | None, identity_dir: Path | None) -> PayloadRef:
+    """Note which call wrote a pickle: one JSON line, by its size and checksum, in a file
+    of this process's own (appended, flushed; a line cut short is ignored)."""
+    if identity is None or identity_dir is None:
+        return ref
+    path = identity_dir / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+    line = json.dumps({"digest": identity, "nbytes": ref.nbytes, "crc32": ref.crc32, "n_values": ref.n_values}) + "\n"
+    with _records_lock:
+        stream = _records.get(str(path))
+        if stream is None or stream.closed:
+            identity_dir.mkdir(parents=True, exist_ok=True)
+            stream = _records[str(path)] = open(path, "a", encoding="utf-8")
+        stream.write(line)
+        stream.flush()
+    return ref
+
+
+def read_pickle_records(identity_dir: Path) -> dict[tuple[int, int], tuple[str, int]]:
+    """(size, CRC-32) of each recorded pickle -> (identity digest, number of values)."""
+    found: dict[tuple[int, int], tuple[str, int]] = {}
+    for path in sorted(identity_dir.glob("*.jsonl")) if identity_dir.is_dir() else ():
+        with open(path, encoding="utf-8") as stream:
+            for text in stream:
+                try:
+                    record = json.loads(text)
+                    found[(int(record["nbytes"]), int(record["crc32"]))] = (str(record["digest"]), int(record["n_values"]))
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return found
+
+
+def read_identity(path: Path) -> tuple[str, int, tuple[int, ...] | None] | None:
+    """(identity, number of values, shape of the first) of a complete, readable HDF5 payload;
+    None if it has no identity or cannot be read to the end."""
+    try:
+        with h5py.File(path, "r") as h5:
+            identity = h5.attrs.get(IDENTITY_ATTR)
+            if identity is None:
+                return None
+            names = sorted((n for n in h5 if n.startswith(RESULT_PREFIX)), key=lambda n: int(n[len(RESULT_PREFIX):]))
+            for name in names:
+                h5[name][()]  # every value readable: a damaged file is not adopted
+            shape = tuple(h5[names[0]].shape) if names else None
+            return (identity.decode() if isinstance(identity, bytes) else str(identity)), len(names), shape
+    except (OSError, KeyError, ValueError, RuntimeError):
+        return None

@@ -75,7 +75,7 @@ if __name__ == "__main__":
 
 def _journal_done(out: Path, stem: str) -> set[int]:
     done = set()
-    for line in (out / f"{stem}_payload" / f"{stem}_calls.jsonl").read_text().splitlines():
+    for line in (out / ".acme_like" / f"{stem}_journal.jsonl").read_text().splitlines():
         try:
             record = json.loads(line)
         except ValueError:
@@ -83,6 +83,10 @@ def _journal_done(out: Path, stem: str) -> set[int]:
         if record["status"] == "ok":
             done.add(record["i"])
     return done
+
+
+def _payloads(out: Path, stem: str) -> set[int]:
+    return {int(p.stem.split("_")[-1]) for p in (out / f"{stem}_payload").glob(f"{stem}_*.h5")}
 
 
 def _markers(directory: Path) -> list[int]:
@@ -103,12 +107,16 @@ def test_ctrl_c_then_rerun_runs_only_the_missing_calls(tmp_path):
     assert proc.returncode != 0 and "KeyboardInterrupt" in stderr
     done_first = _journal_done(out, "counted")
     assert 0 < len(done_first) < n
+    started, written = set(_markers(marks)), _payloads(out, "counted")
+    assert done_first <= written  # the journal may lag behind what was written, never lead
     for p in marks.iterdir():
         p.unlink()
 
     rerun = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    assert _markers(marks) == sorted(set(range(n)) - done_first)  # only the missing calls ran
+    # Every complete payload is adopted, recorded or not: only calls never run or running at the stop run again.
+    assert _markers(marks) == sorted(set(range(n)) - written)
+    assert len(started - written) <= 2 * 5  # at most what two workers' batches of five held
 
     reference = tmp_path / "reference"
     with ParallelMap(funcs.counted, list(range(n)), str(tmp_path / "refmarks"), output_dir=reference) as pmap:
@@ -131,6 +139,54 @@ with ParallelMap(funcs.big_block, list(range(40)), output_dir={out!r}, verbose=F
 """
 
 
+SEQUENTIAL_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+import funcs
+from acme_like import ParallelMap
+
+with ParallelMap(funcs.counted, list(range({n})), {marks!r}, output_dir={out!r}, verbose=False) as pmap:
+    pmap.compute(debug=True)
+"""
+
+
+def test_sigkill_of_the_parent_then_rerun_computes_only_the_call_that_was_running(tmp_path):
+    n = 3000
+    marks, out = tmp_path / "marks", tmp_path / "out"
+    script = tmp_path / "seq.py"
+    script.write_text(textwrap.dedent(SEQUENTIAL_SCRIPT.format(tests=TESTS, n=n, marks=str(marks), out=str(out))))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not marks.exists() or len(list(marks.iterdir())) < 300):
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    started, written = set(_markers(marks)), _payloads(out, "counted")
+    assert 0 < len(written) < n and len(started - written) <= 1
+    for p in marks.iterdir():
+        p.unlink()
+    with ParallelMap(funcs.counted, list(range(n)), str(marks), output_dir=out, verbose=False) as pmap:
+        paths = pmap.compute(debug=True)
+    assert _markers(marks) == sorted(set(range(n)) - written)
+    assert [read_payload(p) for p in paths[::250]] == [i * i for i in range(0, n, 250)]
+    assert not list((out / "counted_payload").glob("*.partial"))
+
+
+def test_a_corrupted_payload_with_a_matching_identity_is_computed_again(tmp_path):
+    marks, out = tmp_path / "marks", tmp_path / "out"
+    with ParallelMap(funcs.counted, [1, 2, 3], str(marks), output_dir=out) as pmap:
+        pmap.compute(debug=True)
+    (out / ".acme_like" / "counted_journal.jsonl").write_text("")  # the journal lost: adoption only
+    payload = out / "counted_payload" / "counted_1.h5"
+    payload.write_bytes(payload.read_bytes()[:200])  # cut short: its identity may be there, its data is not
+    for p in marks.iterdir():
+        p.unlink()
+    with ParallelMap(funcs.counted, [1, 2, 3], str(marks), output_dir=out) as pmap:
+        paths = pmap.compute(debug=True)
+    assert _markers(marks) == [2]
+    assert [read_payload(p) for p in paths] == [1, 4, 9]
+
+
 def test_sigkill_of_the_parent_mid_write_never_leaves_a_file_that_reads_as_done(tmp_path):
     out = tmp_path / "out"
     script = tmp_path / "kill.py"
@@ -150,7 +206,7 @@ def test_sigkill_of_the_parent_mid_write_never_leaves_a_file_that_reads_as_done(
         for path in payloads.glob("*.h5"):
             index = int(path.stem.split("_")[-1])
             np.testing.assert_array_equal(read_payload(path), np.full(200_000, float(index)))
-        journal = payloads / "big_block_calls.jsonl"
+        journal = out / ".acme_like" / "big_block_journal.jsonl"
         if journal.exists():
             for line in journal.read_text().splitlines():
                 try:

@@ -139,6 +139,7 @@ def test_failed_calls_never_lose_the_others(backend):
         assert list(h5.attrs["failed_calls"]) == [1, 3]
     import json
 
+    assert Path(error.failures_path) == run_dir / ".acme_like" / "fail_on_odd_failures.json"
     report = json.loads(Path(error.failures_path).read_text())
     assert report["failed_indices"] == [1, 3]
     assert report["failures"][1]["message"] == "odd input 3"

@@ -135,5 +135,5 @@ def test_cleanup_threshold_days_zero_removes_earlier_runs_but_keeps_this_runs_lo
     assert Path(pmap.logfile).is_file()
     assert "Removing earlier ACME_* run directories" in Path(pmap.logfile).read_text()
     assert sorted(p.name for p in Path(pmap.output_dir).iterdir()) == sorted(
-        ["add.h5", "add_payload", Path(pmap.logfile).name]
+        [".acme_like", "add.h5", "add_payload", Path(pmap.logfile).name]
     )

@@ -113,9 +113,9 @@ def test_single_file_holds_everything_and_leaves_no_payloads(backend, tmp_path):
     pmap, paths = backend.run(funcs.vector, [1, 2, 3], single_file=True, output_dir=tmp_path / "one")
 
     assert paths == [pmap.results_container] == [str(tmp_path / "one" / "vector.h5")]
-    assert sorted(p.name for p in (tmp_path / "one").iterdir() if p.suffix != ".log") == ["vector.h5", "vector_payload"]
-    leftovers = sorted(p.name for p in (tmp_path / "one" / "vector_payload").iterdir())
-    assert leftovers == ["vector_calls.jsonl", "vector_run.json"]  # the record for resuming, no payloads
+    assert sorted(p.name for p in (tmp_path / "one").iterdir() if p.suffix != ".log") == [".acme_like", "vector.h5"]
+    leftovers = sorted(p.name for p in (tmp_path / "one" / ".acme_like").iterdir())
+    assert "vector_journal.jsonl" in leftovers and "vector_manifest.json" in leftovers  # the record for resuming
     with h5py.File(paths[0], "r") as h5:
         assert sorted(h5) == ["comp_0", "comp_1", "comp_2"]
         assert not isinstance(h5.get("comp_1", getlink=True), h5py.ExternalLink)

@@ -19,7 +19,7 @@ def test_a_log_file_is_written_next_to_on_disk_results(tmp_path):
     text = logs[0].read_text()
     assert "Running 2 calls of add one by one in this process (debug mode)" in text
     assert f"Results of 2 calls are in {pmap.results_container}" in text
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == sorted(["add.h5", "add_payload", logs[0].name])
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == sorted([".acme_like", "add.h5", "add_payload", logs[0].name])  # the log stays where ACME writes it
 
 
 def test_logfile_false_none_true_and_a_path(tmp_path):

@@ -55,7 +55,7 @@ def test_changing_a_stage_1_parameter_reruns_it_and_everything_downstream(files,
     two_stages(files, threads_client)[0].run()
     pipe, scaled, widths = two_stages(files, threads_client, factor=3.0)
     previews = pipe.dry_run()
-    assert previews[0].reasons["changed code, parameters or inputs"] == (0, 1, 2, 3)
+    assert previews[0].reasons["new or changed inputs or parameters"] == (0, 1, 2, 3)
     assert previews[1].reasons["upstream result remade"] == (0, 1, 2, 3)
     pipe.run()
     assert counts("scale", "width") == {"scale": 8, "width": 8}
@@ -138,3 +138,44 @@ def test_cluster_keywords_belong_to_the_pipeline_not_a_stage(files):
         pipe.stage("scale", pf.scale, files)
     with pytest.raises(InputError, match=r"active names stage 'nope'"):
         pipe.run(active={"nope": False})
+
+
+STAGE_CODE = '''
+import numpy as np
+
+
+def summed(values):
+    """{doc}"""
+    return float(np.sum(values)) {change}
+'''
+
+
+def test_editing_stage_2_code_reruns_stage_2_only_and_a_docstring_edit_reruns_nothing(files, threads_client, tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module_path = tmp_path / "stage_code.py"
+
+    def load(doc, change):
+        module_path.write_text(STAGE_CODE.format(doc=doc, change=change))
+        sys.modules.pop("stage_code", None)
+        importlib.invalidate_caches()
+        return importlib.import_module("stage_code")
+
+    def build(module):
+        pipe = Pipeline("workspace", client=threads_client, verbose=False)
+        scaled = pipe.stage("scale", pf.scale, files)
+        return pipe, pipe.stage("summed", module.summed, scaled)
+
+    pipe, summed = build(load("Sum of the values.", ""))
+    pipe.run()
+    first = [float(read_payload(p)) for p in summed.results]
+    pipe, summed = build(load("The sum, said differently.", ""))
+    assert [p.rerun_indices for p in pipe.dry_run()] == [(), ()]
+    pipe, summed = build(load("Sum of the values.", "+ 1"))
+    previews = pipe.dry_run()
+    assert previews[0].rerun_indices == () and previews[1].reasons["changed code"] == (0, 1, 2, 3)
+    pipe.run()
+    assert counts("scale") == {"scale": 4}
+    assert [float(read_payload(p)) for p in summed.results] == [v + 1 for v in first]

@@ -1,0 +1,180 @@
+"""The record of every call (``.acme_like/calls.csv``) and of the run (``.acme_like/run.json``).
+
+``calls.csv`` has one row per call, header :data:`CALL_COLUMNS`, appended per batch as
+outcomes arrive and rewritten in call order at the end (atomically). ``status`` is
+``ok``, ``failed`` or ``reused`` (kept from an earlier run); times are ISO 8601 in UTC;
+sizes in bytes; an empty field is unknown. Other tools (the report, the CLI) read this
+contract. Storage only; no dask.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..core.outcome import TaskOutcome
+from .layout import OutputLayout, partial_path
+
+#: The columns of calls.csv, in order.
+CALL_COLUMNS = (
+    "index,stage,key,arguments,digest,status,kind,attempt,started_at,ended_at,seconds,peak_bytes,worker,host,"
+    "payload,payload_bytes,input_path,input_bytes,exc_type,message,traceback"
+).split(",")
+_INTS = {"index", "attempt", "peak_bytes", "payload_bytes", "input_bytes"}
+_FLOATS = {"seconds"}
+RUN_RECORD_FORMAT = 1
+
+
+def _stamp(stamp: float | None) -> str:
+    """A time as Unix seconds with microseconds (what every tool parses), or empty."""
+    return "" if stamp is None else f"{stamp:.6f}"
+
+
+class CallTable:
+    """Writes calls.csv as the run goes; :meth:`finish` leaves it in call order.
+
+    Rows are appended as bytes and only their offsets kept (16 bytes a call), so the
+    table of 100,000 calls costs the parent no more memory than its offsets.
+    """
+
+    def __init__(
+        self,
+        layout: OutputLayout,
+        keys: Sequence[str],
+        digest: Callable[[int], str],
+        describe: Callable[[int], str],
+        inputs: Sequence[tuple[str, int] | None],
+    ) -> None:
+        self._layout, self._keys, self._digest, self._describe, self._inputs = layout, keys, digest, describe, inputs
+        self._offsets = np.full(len(keys), -1, dtype=np.int64)
+        self._lengths = np.zeros(len(keys), dtype=np.int64)
+        self._stream: IO[bytes] = open(layout.calls_path, "wb")
+        self._header = _csv_line(CALL_COLUMNS)
+        self._stream.write(self._header)
+        self._end = len(self._header)
+
+    def record(self, outcomes: Iterable[TaskOutcome], reused: bool = False) -> None:
+        chunks = []
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for outcome in outcomes:
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow(self._row(outcome, reused))
+            line = buffer.getvalue().encode("utf-8")
+            self._offsets[outcome.index] = self._end
+            self._lengths[outcome.index] = len(line)
+            self._end += len(line)
+            chunks.append(line)
+        if chunks:
+            self._stream.write(b"".join(chunks))
+            self._stream.flush()
+
+    def _row(self, o: TaskOutcome, reused: bool) -> list[str]:
+        failure = o.failure
+        ref = o.payload
+        given = self._inputs[o.index]
+        return [
+            str(o.index),
+            "",
+            self._keys[o.index],
+            failure.arguments if failure is not None and failure.arguments else self._describe(o.index),
+            self._digest(o.index),
+            "reused" if reused else o.status,
+            "" if failure is None else failure.kind,
+            str(o.attempt),
+            _stamp(o.started_at),
+            _stamp(o.ended_at),
+            f"{o.seconds:.6f}",
+            "" if o.peak_bytes is None else str(o.peak_bytes),
+            o.worker or "",
+            o.host or "",
+            "" if ref is None or ref.fmt == "container" else self._layout.relative(ref.path),
+            "" if ref is None or ref.fmt == "container" else str(ref.nbytes),
+            "" if given is None else given[0],
+            "" if given is None else str(given[1]),
+            "" if failure is None else failure.exc_type,
+            "" if failure is None else failure.message,
+            "" if failure is None else failure.traceback,
+        ]
+
+    def finish(self) -> None:
+        """Rewrite the table in call order (atomically); calls without an outcome are left out."""
+        self._stream.close()
+        data = self._layout.calls_path.read_bytes()
+        tmp = partial_path(self._layout.calls_path)
+        with open(tmp, "wb") as stream:
+            stream.write(self._header)
+            for offset, length in zip(self._offsets.tolist(), self._lengths.tolist()):
+                if offset >= 0:
+                    stream.write(data[offset : offset + length])
+        os.replace(tmp, self._layout.calls_path)
+
+    def close(self) -> None:
+        if not self._stream.closed:
+            self._stream.close()
+
+
+def _csv_line(fields: Sequence[str]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(fields)
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_run_record(layout: OutputLayout, record: Mapping[str, Any]) -> None:
+    """Write ``.acme_like/run.json`` (atomically)."""
+    tmp = partial_path(layout.run_record_path)
+    tmp.write_text(json.dumps({"format": RUN_RECORD_FORMAT, **record}, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, layout.run_record_path)
+
+
+def read_calls(output_dir: str | os.PathLike[str], as_frame: bool = False) -> Any:
+    """The record of every call of the latest run in ``output_dir``, in call order.
+
+    Parameters
+    ----------
+    output_dir : str or path-like
+        A run directory (the one ``ParallelMap`` wrote; ``pmap.output_dir``).
+    as_frame : bool
+        Return a pandas DataFrame (pandas must be installed) instead of a list of dicts.
+
+    Returns
+    -------
+    list of dict or pandas.DataFrame
+        One record per call with the columns of :data:`CALL_COLUMNS`; numbers as int
+        or float, unknown fields as None.
+
+    Examples
+    --------
+    >>> calls = read_calls("ACME_20261122-101500-123456")  # doctest: +SKIP
+    >>> max(c["seconds"] for c in calls)  # doctest: +SKIP
+    """
+    path = OutputLayout(run_dir=Path(output_dir), stem="", stamp="").calls_path
+    with open(path, encoding="utf-8", newline="") as stream:
+        rows = [_typed(row) for row in csv.DictReader(stream)]
+    if as_frame:
+        import pandas as pd
+
+        return pd.DataFrame(rows, columns=CALL_COLUMNS)
+    return rows
+
+
+def _typed(row: Mapping[str, str]) -> dict[str, Any]:
+    typed: dict[str, Any] = {}
+    for key in CALL_COLUMNS:
+        text = row.get(key, "")
+        if text == "" or text is None:
+            typed[key] = None
+        elif key in _INTS:
+            typed[key] = int(text)
+        elif key in _FLOATS:
+            typed[key] = float(text)
+        else:
+            typed[key] = text
+    return typed
