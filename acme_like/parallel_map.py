@@ -21,18 +21,20 @@ from __future__ import annotations
 
 import logging
 import warnings
+from pathlib import Path
 from typing import Any, Callable
 
 from .compat import ACMEViews
 from .core.caller import user_stacklevel
 from .core.options import CHECKS, Options, resolve_options
 from .core.plan import CallPlan, function_name, plan_calls
-from .errors import AcmeLikeWarning, InputTypeError
+from .errors import AcmeLikeWarning, InputError, InputTypeError
 from .execution.estimate import Estimate, estimate_run
 from .execution.run import call_context, run_map
 from .execution.sending import check_sendable
 from .log import run_logging
 from .prompt import ask_yes_no, interactive_terminal
+from .reporting import report_after_run
 from .session import Session
 from .storage.failures import task_error
 from .storage.layout import OutputLayout, log_path
@@ -194,6 +196,7 @@ class ParallelMap(ACMEViews):
         self._logfile = log_path(self.options.log.logfile, self.layout, self.func_name)
         self._session = Session(self.options.cluster, measure=self._measure_one_call)
         self._results_container: str | None = None
+        self._report: Path | None = None
         self._estimate: Estimate | None = None
 
     # -- what users read -------------------------------------------------------------------
@@ -275,10 +278,27 @@ class ParallelMap(ACMEViews):
                 log.warning("%s", hint)
             raise
         self._results_container = result.container
+        if self.layout is not None:
+            self._report = report_after_run(self.layout.run_dir, self.n_calls, log)
         if not result.ok:
             raise task_error(result, self._resume_hint())
         result.describe(log)
         return result.returned
+
+    def report(self) -> str:
+        """Build the run's report now (``.acme_like/report.html``) and return its path.
+
+        Raises
+        ------
+        InputError
+            If the run keeps its results in memory or has not run yet: there is no record.
+        """
+        if self.layout is None or not self.layout.meta_dir.is_dir():
+            raise InputError("there is no run record to report on: call compute() first, on a run that writes its results "
+                             "(write_worker_results=True).")
+        from .report import build_report
+
+        return str(build_report(self.layout.run_dir))
 
     def estimate(self, n_samples: int | None = None, seed: int = 0) -> Estimate:
         """Run a seeded random sample of calls in this process and forecast the whole run.

@@ -13,6 +13,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 # Clusters ParallelMap starts itself are local in these tests, also on a machine where SLURM
 # answers (as in CI); tests/slurm switch to SLURM explicitly. Subprocesses inherit this.
 os.environ["DASK_ACME_LIKE__BACKEND"] = "local"
+# Runs build no report unless a test asks for one (tests/integration/test_report_runs.py does):
+# a report costs a second or two per run, hundreds of times over in this suite.
+os.environ["DASK_ACME_LIKE__REPORT"] = "never"
 
 
 @pytest.fixture(scope="session")

@@ -57,6 +57,18 @@ def _run(args, prog: str, argv: list[str]) -> int:  # type: ignore[no-untyped-de
         return _report(args.run_dir)
     from .records import format_failures, format_status, read_records
 
+    if args.command == "status" and _has_manifest(args.run_dir):
+        from acme_like import status
+
+        found = status(args.run_dir)
+        if args.json:
+            print(json.dumps({"run_dir": found.run_dir, "func": found.func, "n_calls": found.n_calls, "done": found.done,
+                              "failed": found.failed, "stale": found.stale, "missing": found.missing,
+                              "reasons": [{"index": i, "why": why} for i, why in found.reasons]}))
+        else:
+            print(str(found).replace(", ", "\n  ", 0))
+            print(f"  done: {found.done}  failed: {found.failed}  stale: {found.stale}  missing: {found.missing}")
+        return exits.OK
     records = read_records(args.run_dir)
     if args.command == "status":
         if args.json:
@@ -66,6 +78,12 @@ def _run(args, prog: str, argv: list[str]) -> int:  # type: ignore[no-untyped-de
     else:
         print(format_failures(records))
     return exits.OK
+
+
+def _has_manifest(run_dir: str) -> bool:
+    from pathlib import Path
+
+    return any((Path(run_dir) / ".acme_like").glob("*_manifest.json"))
 
 
 def _report(run_dir: str) -> int:

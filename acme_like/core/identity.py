@@ -76,7 +76,10 @@ def _call_keys(plan: CallPlan, hash_file_content: bool) -> tuple[tuple[str, ...]
     name = f"{getattr(inner, '__module__', '')}.{getattr(inner, '__qualname__', function_name(func))}"
     shared = hashlib.blake2b(name.encode(), digest_size=16)
     files = _FileIds(hash_file_content)
-    _feed(shared, (plan.template.args, sorted(plan.template.kwargs.items()), plan.template.task_id), files)
+    # Arguments passed whole to every call are identified by value: a path there is just its
+    # text, since such a file is often one every call writes to (a log, a counter). Files
+    # named by a split argument, one per call, are inputs: identified by size and mtime too.
+    _feed(shared, (plan.template.args, sorted(plan.template.kwargs.items()), plan.template.task_id))
     base = shared.digest()
     by_index = plan.template.rng or plan.template.task_id  # the call's index is one of its inputs
     keys: list[str] = []

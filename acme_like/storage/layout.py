@@ -166,10 +166,12 @@ class OutputLayout:
             )
 
     def create(self) -> None:
-        """Create the run, payload and ``.acme_like`` directories (nothing else)."""
+        """Create the run directory, its ``.acme_like`` folder and, unless pickles go into the
+        run directory itself (``write_pickle`` in ACME's layout), the payload directory."""
         try:
-            self.payload_dir.mkdir(parents=True, exist_ok=True)
-            self.meta_dir.mkdir(exist_ok=True)
+            self.meta_dir.mkdir(parents=True, exist_ok=True)
+            if not self.pickles_in_run_dir:
+                self.payload_dir.mkdir(exist_ok=True)
         except OSError as exc:
             raise InputError(
                 f"could not create the output directory {self.run_dir}: {exc.strerror}. "

@@ -90,7 +90,7 @@ def collect_results(
                 f"Calls {_list_indices(pickled)} of {func_name} returned values HDF5 cannot store "
                 f"and were pickled; every payload is in {layout.run_dir}.",
                 AcmeLikeWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
         elif output.mode == "hdf5":
             container = str(build_container(layout, outcomes, func_name, output.stack, output.single_file, stack_copy_bytes))

@@ -222,14 +222,19 @@ def _adoptable(
     HDF5 payloads carry their call's identity; pickles are found by size and checksum
     in the writers' records. A file that cannot be read to the end is not adopted.
     """
-    if not layout.payload_dir.is_dir():
+    # Payloads sit in the payload directory, or (ACME's pickles, and every payload of a run
+    # that had to pickle some) in the run directory itself.
+    folders = [folder for folder in (layout.payload_dir, layout.run_dir) if folder.is_dir()]
+    if not folders:
         return []
     wanted = {ids.digest(i): i for i in range(len(ids.keys)) if i not in done}
     pattern = re.compile(re.escape(layout.stem) + r"_\d+\.(h5|pickle)(\.moving)?")
     pickles = None
     found = []
-    with os.scandir(layout.payload_dir) as entries:
-        candidates = [e.path for e in entries if e.name not in referenced and pattern.fullmatch(e.name)]
+    candidates = []
+    for folder in folders:
+        with os.scandir(folder) as entries:
+            candidates += [e.path for e in entries if e.name not in referenced and pattern.fullmatch(e.name)]
     for path in sorted(candidates):
         if ".h5" in os.path.basename(path):
             told = read_identity(Path(path))

@@ -101,7 +101,6 @@ def test_a_string_beside_an_array_is_a_scalar_byte_string(acme_client, tmp_path)
         assert h5f["comp_0"]["result_1"][()] == b"label-2"
 
 
-@xfail("the payloads move up and the container goes, but <func>_payload/ stays: it holds the journal and manifest until they move to .acme_like/ (hidden folder, branch identity)")
 def test_dicts_are_pickled_into_the_output_directory_under_their_call_index(acme_client, tmp_path):
     out = tmp_path / "run"
     pmap, paths = run(funcs.returns_dict, list(range(7)), output_dir=out)
@@ -115,7 +114,6 @@ def test_dicts_are_pickled_into_the_output_directory_under_their_call_index(acme
             assert pickle.load(stream) == {"x": i}  # bug 4 fixed: not wrapped in a list
 
 
-@xfail("the payloads move up and the container goes, but <func>_payload/ stays: it holds the journal and manifest until they move to .acme_like/ (hidden folder, branch identity)")
 def test_when_one_call_is_pickled_every_payload_moves_up_and_the_container_goes(acme_client, tmp_path):
     out = tmp_path / "run"
     pmap, paths = run(funcs.dict_for_1_and_15, [0, 1, 2], output_dir=out)
@@ -139,7 +137,6 @@ def test_a_none_result_is_no_pickle_and_reads_back_as_none(acme_client, tmp_path
 # -- files and places (notes 3.2, 5.2, 5.5, 5.6, 5.10) ---------------------------------------
 
 
-@xfail("the pickles are in <output_dir>, but an empty-of-payloads <func>_payload/ holds the journal and manifest until they move to .acme_like/ (hidden folder, branch identity)")
 def test_write_pickle_puts_one_pickle_per_call_in_the_output_directory(acme_client, tmp_path):
     out = tmp_path / "run"
     pmap, paths = run(funcs.add, [2, 4, 6, 8], 4, write_pickle=True, output_dir=out)
@@ -155,7 +152,6 @@ def test_write_pickle_puts_one_pickle_per_call_in_the_output_directory(acme_clie
     assert values == [18, 24, 30, 36]
 
 
-@xfail("single_file leaves <func>_payload/ behind (the run record lives there); ACME leaves container and log only")
 def test_single_file_leaves_only_the_container_and_the_log(acme_client, tmp_path):
     out = tmp_path / "run"
     pmap, results = run(funcs.add, [2, 4, 6, 8], 4, single_file=True, output_dir=out)
@@ -233,7 +229,6 @@ def test_the_container_holds_only_comp_entries(acme_client, tmp_path):
         assert sorted(h5f.keys()) == [f"comp_{i}" for i in range(4)]
 
 
-@xfail("<func>_payload/ also holds acme_like's run record and call journal; they belong in .acme_like/")
 def test_the_payload_directory_holds_only_payload_files(acme_client, tmp_path):
     out = tmp_path / "run"
     run(funcs.add, [2, 4, 6, 8], 4, output_dir=out)
@@ -242,7 +237,6 @@ def test_the_payload_directory_holds_only_payload_files(acme_client, tmp_path):
     assert sorted(os.listdir(out / "add_payload")) == [f"add_{i}.h5" for i in range(4)]
 
 
-@xfail("<func>_failures.json is written beside the container; it belongs in .acme_like/")
 def test_a_failed_run_leaves_only_acmes_files_beside_the_hidden_folder(acme_client, tmp_path):
     out = tmp_path / "run"
     with pytest.raises(RuntimeError):

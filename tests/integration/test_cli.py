@@ -164,6 +164,8 @@ def test_ctrl_c_exits_130_and_the_same_command_computes_only_the_missing_calls(t
     again = cli(tmp_path, *args)
     assert again.returncode == 0, again.stderr
     computed = len((tmp_path / "calls.txt").read_text().splitlines()) - before
-    assert computed == 30 - done
+    # At most the calls without a recorded result; fewer when a payload written just before the
+    # interrupt is adopted (complete, with its call's identity).
+    assert 30 - done - 2 <= computed <= 30 - done
     with h5py.File(tmp_path / "out" / "measure.h5", "r") as h5:
         assert len([name for name in h5 if name.startswith("comp_")]) == 30

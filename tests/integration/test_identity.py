@@ -172,7 +172,8 @@ def test_reordered_inputs_in_every_output_mode(processes_client, tmp_path, keywo
     assert markers(marks) == ["5"]
     if keywords.get("write_pickle"):
         assert [read_payload(p) for p in result] == [x * x for x in xs]
-        assert sorted(p.name for p in (out / "counted_payload").iterdir()) == [f"counted_{i}.pickle" for i in range(5)]
+        assert sorted(p.name for p in out.glob("counted_*.pickle")) == [f"counted_{i}.pickle" for i in range(5)]
+        assert not (out / "counted_payload").exists()  # ACME's place: the pickles sit in output_dir
         return
     with h5py.File(pmap.results_container, "r") as h5:
         if "result_shape" in keywords:

@@ -44,7 +44,7 @@ def test_a_script_without_the_main_guard_runs_and_leaves_one_run_directory(tmp_p
         with ParallelMap(f, [2, 4, 6, 8], 4, n_workers=2, verbose=False) as pmap:
             paths = pmap.compute()
         with h5py.File(pmap.results_container, "r") as h5:
-            print("RESULTS", [float(h5[f"comp_{i}/result_0"][()]) for i in range(4)])
+            print("RESULTS", [float(h5[f"comp_{i}/result_0"][0]) for i in range(4)])
         """)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "RESULTS [18.0, 24.0, 30.0, 36.0]" in done.stdout
