@@ -31,7 +31,7 @@ from .execution.run import call_context, run_map
 from .log import run_logging
 from .prompt import ask_yes_no, interactive_terminal
 from .session import Session, SlurmWishes
-from .storage.failures import task_error
+from .storage.failures import task_error, write_error
 from .storage.layout import OutputLayout, log_path
 
 logger = logging.getLogger(__name__)
@@ -296,6 +296,8 @@ class ParallelMap:
         self._results_container = result.container
         if not result.ok:
             raise task_error(result)
+        if result.write_errors:
+            raise write_error(result)
         result.describe(log)
         return result.returned
 

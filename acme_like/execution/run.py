@@ -73,7 +73,8 @@ def run_map(
         if journal is not None:
             journal.close()
     outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
-    return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit())
+    problems = [p for p in [journal.problem() if journal is not None else None] if p]
+    return collect_results(options.output, layout, outcomes, func_name, stack_copy_limit(), problems)
 
 
 def call_context(

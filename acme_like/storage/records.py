@@ -10,16 +10,15 @@ size and checksum. A line cut short by a crash is ignored. Storage only; no dask
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Mapping, Sequence
 
-from .layout import OutputLayout, partial_path
+from .layout import OutputLayout, atomic_write, write_failed
 from ..core.outcome import FAILED, OK, PayloadRef, TaskOutcome
 from .payload import file_checksum
 from ..core.options import OutputSpec
-from ..errors import InputError
+from ..errors import InputError, PayloadError
 import numpy as np
 
 FORMAT_VERSION = 1
@@ -35,11 +34,15 @@ class Prior:
 
 
 def write_manifest(layout: OutputLayout, signature: Mapping[str, Any]) -> None:
-    """Record what kind of run writes this directory (atomically)."""
-    path = layout.manifest_path
-    tmp = partial_path(path)
-    tmp.write_text(json.dumps({"format": FORMAT_VERSION, **signature}, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Record what kind of run writes this directory (atomically); PayloadError if it cannot."""
+    try:
+        with atomic_write(layout.manifest_path) as tmp:
+            tmp.write_text(json.dumps({"format": FORMAT_VERSION, **signature}, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise PayloadError(
+            f"{write_failed('the run record', layout.manifest_path, exc)}; no call has run and the results already in "
+            f"{layout.run_dir} are kept. Free space there (or make it writable), or pass another output_dir."
+        ) from exc
 
 
 def read_manifest(layout: OutputLayout) -> dict[str, Any] | None:
@@ -50,18 +53,41 @@ def read_manifest(layout: OutputLayout) -> dict[str, Any] | None:
 
 
 class Journal:
-    """Appends one JSON line per call outcome; each batch is flushed to the OS at once."""
+    """Appends one JSON line per call outcome; each batch is flushed to the OS at once.
+
+    A write that fails (a full disk) does not stop the run: the journal stops there and
+    keeps the error in :attr:`error`; the calls it misses run again on a rerun.
+    """
 
     def __init__(self, layout: OutputLayout, digests: Mapping[int, str] | Any, fresh: bool = False) -> None:
         self._layout = layout
         self._digests = digests
-        self._stream: IO[str] = open(layout.journal_path, "w" if fresh else "a", encoding="utf-8")
+        self.error: OSError | None = None
+        try:
+            self._stream: IO[str] = open(layout.journal_path, "w" if fresh else "a", encoding="utf-8")
+        except OSError as exc:
+            raise PayloadError(
+                f"{write_failed('the journal', layout.journal_path, exc)}; no call has run and the results already in "
+                f"{layout.run_dir} are kept. Free space there (or make it writable), or pass another output_dir."
+            ) from exc
 
     def record(self, outcomes: Iterable[TaskOutcome]) -> None:
         lines = [json.dumps(self._line(o), separators=(",", ":")) for o in outcomes]
-        if lines:
-            self._stream.write("\n".join(lines) + "\n")
-            self._stream.flush()
+        if lines and self.error is None:
+            try:
+                self._stream.write("\n".join(lines) + "\n")
+                self._stream.flush()
+            except OSError as exc:
+                self.error = exc
+
+    def problem(self) -> str | None:
+        """What went wrong writing the journal, in one sentence, or None."""
+        if self.error is None:
+            return None
+        return (
+            f"{write_failed('the journal', self._layout.journal_path, self.error)}; calls that finished after that are "
+            f"not recorded for resuming (a rerun checks their payloads and runs them again)"
+        )
 
     def _line(self, outcome: TaskOutcome) -> dict[str, Any]:
         line: dict[str, Any] = {"i": outcome.index, "digest": self._digests[outcome.index], "status": outcome.status}
@@ -88,7 +114,10 @@ class Journal:
         return line
 
     def close(self) -> None:
-        self._stream.close()
+        try:
+            self._stream.close()
+        except OSError as exc:  # the last lines did not fit either
+            self.error = self.error or exc
 
 
 def read_prior(layout: OutputLayout, digests: Mapping[int, str] | Any, n_calls: int, in_container: bool) -> Prior:
@@ -226,9 +255,9 @@ def plan_resume(
         )
     entropy = int(manifest["seed_entropy"]) if manifest.get("seed_entropy") is not None else _fresh_entropy(None)
     in_container = single_file and layout.container_path.exists()
+    # A single file not written yet (the run stopped, or its disk was full) leaves the
+    # payloads in place: those that still verify are kept.
     prior = read_prior(layout, digests, n_calls, in_container)
-    if single_file and not layout.container_path.exists():
-        prior = type(prior)({}, prior.failed, ())
     todo = tuple(i for i in range(n_calls) if i not in prior.done)
     return ResumePlan(todo, prior.done, len(prior.failed & set(todo)), prior.damaged, entropy)
 
