@@ -109,8 +109,9 @@ class ParallelMap:
     retries : int
         Extra attempts for a call that raises (default 0: a raised exception is final).
     worker_retries : int
-        Extra attempts for calls whose worker died (killed, out of memory, node lost);
-        they do not use up ``retries``.
+        How often a call may take its worker down (a crash, its memory limit) while it
+        runs alone before it fails; the calls that shared a task or a worker with it run
+        again one by one and do not use up ``retries``.
     seed : int, optional
         If ``func`` has a parameter ``rng`` that is not given, each call receives
         ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(index,)))``: an
