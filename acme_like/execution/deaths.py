@@ -8,7 +8,6 @@ matched by the dead worker's process id. Reads only; never decides what runs.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import re
 import signal
@@ -17,7 +16,6 @@ from typing import Any
 
 from distributed import Client
 
-from ..core.outcome import TaskOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -126,25 +124,3 @@ def _named(how: str) -> str:
         except ValueError:
             return how
     return how
-
-
-def tell_memory_kills(client: Client, outcomes: dict[int, TaskOutcome], since: float) -> dict[int, TaskOutcome]:
-    """Mark calls lost with their worker as "memory" when a nanny killed a worker for its memory.
-
-    For calls that never ran alone: dask reports such a call as cancelled or as a killed
-    worker without saying why, so a call lost while some worker's memory limit was
-    exceeded (possibly by another call on it) gets the kind "memory".
-    """
-    try:
-        events = client.get_events("worker-restart-memory")
-    except Exception:  # an older scheduler, or a closed one: the kind stays "worker-lost"
-        return outcomes
-    if not any(stamp >= since and isinstance(event, dict) for stamp, event in events):
-        return outcomes
-    told = dict(outcomes)
-    for index, outcome in outcomes.items():
-        failure = outcome.failure
-        if failure is not None and failure.kind == "worker-lost":
-            message = f"its worker was killed for exceeding its memory limit ({failure.exc_type}: {failure.message})"
-            told[index] = dataclasses.replace(outcome, failure=dataclasses.replace(failure, kind="memory", message=message))
-    return told

@@ -28,7 +28,7 @@ from ..storage.layout import safe_stem
 from ..core.outcome import FAILED, OK, CallFailure, TaskOutcome
 from ..storage.payload import adopt_payload
 from .book import TaskBook
-from .deaths import DeathLines, death_lines, new_deaths, tell_death, tell_memory_kills, worker_pid
+from .deaths import DeathLines, death_lines, new_deaths, tell_death, worker_pid
 from .progress import Progress
 from ..core.batching import choose_batch_size, probe_count, split
 from .sharing import forget, share_large_arrays
@@ -146,10 +146,7 @@ def _run_tasks(
         raise
     finally:
         client.cancel(book.scattered, force=True)
-    outcomes = run.outcomes
-    if any(o.failure is not None and o.failure.kind == "worker-lost" for o in outcomes.values()):
-        outcomes = tell_memory_kills(client, outcomes, started)
-    return [outcomes[i] for i in indices]
+    return [run.outcomes[i] for i in indices]
 
 
 def _gathered(client: Client, completed: as_completed, submitting: Callable[[], bool]) -> Iterator[list[tuple[Any, Any]]]:
@@ -278,9 +275,15 @@ class _Run:
 
 def _scatter(client: Client, context: CallContext) -> Any:
     """Send the shared context to every worker, once one is there (a worker killed a moment
-    ago is still restarting)."""
-    client.wait_for_workers(1, timeout=WORKER_WAIT_S)
-    return client.scatter([context], broadcast=True, hash=False)[0]
+    ago is still restarting); raises TimeoutError if none is for WORKER_WAIT_S."""
+    deadline = time.monotonic() + WORKER_WAIT_S
+    while True:
+        try:
+            client.wait_for_workers(1, timeout=max(1.0, deadline - time.monotonic()))
+            return client.scatter([context], broadcast=True, hash=False, timeout=5)[0]
+        except TimeoutError:  # the worker seen was dying: wait for the next one
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no worker came back within {WORKER_WAIT_S:.0f} s to run the remaining calls") from None
 
 
 def _span(calls: Sequence[int]) -> str:
