@@ -91,7 +91,9 @@ class TaskBook:
         self._deaths[index] = self._deaths.get(index, 0) + deaths
         if self._deaths[index] > self._lost_retries:
             return [index]
-        self._suspects.appendleft(index)  # again, and before the other suspects
+        # Again, after the other suspects: they run while the workers are still healthy
+        # (a nanny that restarts its worker again and again may stop doing so).
+        self._suspects.append(index)
         return []
 
     def deaths(self, index: int) -> int:

@@ -75,3 +75,13 @@ def test_the_context_is_sent_again_only_when_lost():
     first.status = "lost"
     assert tasks.shared() is not first and len(sent) == 2
     assert tasks.scattered == sent
+
+
+def test_a_call_that_took_its_worker_down_alone_runs_again_after_the_other_suspects():
+    tasks, _ = book()
+    tasks.keys([[4, 5, 6]])
+    tasks.killed(*tasks.take("f-run-4"))
+    assert tasks.next_suspect() == 4
+    (key,) = tasks.keys([[4]], solo=True)
+    assert tasks.killed(*tasks.take(key)) == []
+    assert [tasks.next_suspect() for _ in range(4)] == [5, 6, 4, None]
