@@ -85,3 +85,19 @@ def test_a_full_disk_is_a_clear_error_and_a_rerun_after_freeing_space_completes(
             for i in range(N_CALLS):
                 np.testing.assert_array_equal(h5[f"comp_{i}"]["result_0"][()], expected(i))
         assert list(h5.attrs["failed_calls"]) == []
+
+
+def test_a_disk_too_full_for_the_run_record_stops_before_any_call(small_disk, processes_client):
+    disk, filler = small_disk
+    with open(disk / "rest", "wb", buffering=0) as rest:  # fill the last blocks too
+        try:
+            while True:
+                rest.write(b"\0" * 4096)
+        except OSError:
+            pass
+    out = disk / "run"
+    with pytest.raises(PayloadError, match=r"could not write the run record .*big_block_run\.json: No space left on device.*no call has run"):
+        with ParallelMap(funcs.big_block, list(range(4)), 8, client=processes_client, output_dir=out, logfile=False,
+                         verbose=False) as pmap:
+            pmap.compute()
+    assert not list(disk.rglob("*.partial"))
