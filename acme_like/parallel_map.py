@@ -36,7 +36,7 @@ from .log import run_logging
 from .prompt import ask_yes_no, interactive_terminal
 from .reporting import report_after_run
 from .session import Session
-from .storage.failures import task_error
+from .storage.failures import task_error, write_error
 from .storage.layout import OutputLayout, log_path
 
 logger = logging.getLogger(__name__)
@@ -122,8 +122,9 @@ class ParallelMap(ACMEViews):
     retries : int
         Extra attempts for a call that raises (default 0: a raised exception is final).
     worker_retries : int
-        Extra attempts for calls whose worker died (killed, out of memory, node lost);
-        they do not use up ``retries``.
+        How often a call may take its worker down (a crash, its memory limit) while it
+        runs alone before it fails; the calls that shared a task or a worker with it run
+        again one by one and do not use up ``retries``.
     seed : int, optional
         If ``func`` has a parameter ``rng`` that is not given, each call receives
         ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(index,)))``: an
@@ -282,6 +283,8 @@ class ParallelMap(ACMEViews):
             self._report = report_after_run(self.layout.run_dir, self.n_calls, log)
         if not result.ok:
             raise task_error(result, self._resume_hint())
+        if result.write_errors:
+            raise write_error(result)
         result.describe(log)
         return result.returned
 

@@ -112,6 +112,22 @@ def hog(x, mb=600):
     return float(x)
 
 
+def misbehave(x, bad, how, mb=600):
+    """x squared as a float, except for call ``bad``: it segfaults, calls os._exit(3) or hogs memory."""
+    if x == bad:
+        if how == "segfault":
+            import ctypes
+
+            ctypes.string_at(0)
+        elif how == "exit":
+            os._exit(3)
+        elif how == "memory":
+            block = np.ones(mb * 2**20 // 8)
+            time.sleep(3)
+            return float(block[0])
+    time.sleep(0.02)
+    return float(x * x)
+
 
 def worker_settings(dask_worker=None):
     """What slows or speeds up user code in this worker process."""

@@ -11,9 +11,11 @@ from typing import Any, Literal
 OK = "ok"
 FAILED = "failed"
 
-#: Why a call failed: its own exception, the worker running it was lost, or that worker
-#: was killed for exceeding its memory limit.
-FailureKind = Literal["exception", "worker-lost", "memory"]
+#: Why a call failed: its own exception; the worker running it was lost (and the call
+#: could not be run alone to tell more); running alone, it took its worker process down
+#: ("crash": a segfault, ``os._exit``, a signal) or got it killed for exceeding its
+#: memory limit ("memory").
+FailureKind = Literal["exception", "worker-lost", "crash", "memory"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,8 @@ class CallFailure:
 
     def headline(self) -> str:
         """One line: the call, the exception type and its message."""
+        if self.kind != "exception":
+            return f"call {self.index} ({self.arguments}) lost its worker ({self.kind}): {self.message}"
         text = f"{self.exc_type}: {self.message}" if self.message else self.exc_type
         return f"call {self.index} ({self.arguments}) raised {text}"
 

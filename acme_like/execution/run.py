@@ -22,7 +22,8 @@ from ..core.outcome import TaskOutcome
 from ..core.identity import call_identities, legacy_call_digests
 from ..core.plan import CallPlan
 from ..storage.housekeeping import tidy_earlier_runs
-from ..storage.layout import OutputLayout
+from ..errors import PayloadError
+from ..storage.layout import OutputLayout, write_failed
 from ..storage.lock import lock_run_dir
 from ..storage.calls import CallTable, write_run_record
 from ..storage.records import Journal, write_manifest
@@ -119,7 +120,14 @@ def _run_locked(
         )
         table.record([done[i] for i in sorted(done)], reused=True)
         run_info = {**run_record(func, func_name, plan, options), "estimate": None if estimate is None else dict(estimate)}
-        write_run_record(layout, run_info)
+        try:
+            write_run_record(layout, run_info)
+        except OSError as exc:
+            table.close()
+            raise PayloadError(
+                f"{write_failed('the run record', layout.run_record_path, exc)}; no call has run and the results already "
+                f"in {layout.run_dir} are kept. Free space there (or make it writable), or pass another output_dir."
+            ) from exc
     elif entropy is None and plan.template.rng:
         entropy = int(np.random.SeedSequence().entropy)
     context = dataclasses.replace(
@@ -131,7 +139,10 @@ def _run_locked(
         new = {index: _with_source(outcome, func) for index, outcome in new.items()}
         outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
         moved = None if journal is None else journal.record  # payloads that move up (ACME's pickles) are journaled again
-        result = collect_results(options.output, layout, outcomes, func_name, stack_copy_limit(options.output.acme), moved)
+        problems = [p for p in [journal.problem() if journal is not None else None] if p]
+        result = collect_results(
+            options.output, layout, outcomes, func_name, stack_copy_limit(options.output.acme), moved, problems
+        )
     finally:
         if journal is not None:
             journal.close()
@@ -139,7 +150,14 @@ def _run_locked(
             table.close()
     if layout is not None and table is not None:
         table.finish()
-        write_run_record(layout, {**run_info, "ended_at": now(), "workers": with_first_calls(workers, new.values())})
+        late = [table.problem()]
+        try:
+            write_run_record(layout, {**run_info, "ended_at": now(), "workers": with_first_calls(workers, new.values())})
+        except OSError as exc:
+            late.append(f"{write_failed('the run record', layout.run_record_path, exc)}; the results are not affected")
+        late = [p for p in late if p]
+        if late:
+            result = dataclasses.replace(result, write_errors=result.write_errors + tuple(late))
     return result
 
 

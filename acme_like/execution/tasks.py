@@ -3,9 +3,12 @@
 ``run_on_client`` sends the shared context to the workers once (scattered,
 unhashed, so reused clients never confuse two runs' data), submits all tasks in
 one ``client.map`` with explicit unique keys, follows completion events for the
-progress bar, and returns one outcome per call in call order. On
-KeyboardInterrupt it cancels what is pending and re-raises. It neither starts
-nor stops clusters and writes no container.
+progress bar, and returns one outcome per call in call order. When a worker
+dies, the task book (``book.py``) has the calls of its task run again one by one,
+alone, so only a call that kills its worker fails. On KeyboardInterrupt it cancels
+what is pending and re-raises; a dask error after that (no worker comes back)
+fails the calls without an outcome and keeps the rest. It neither starts nor
+stops clusters and writes no container.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import dataclasses
 import logging
 import time
 import uuid
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from concurrent.futures import CancelledError
 
@@ -22,12 +25,15 @@ from distributed import Client, as_completed
 
 from ..core.plan import CallPlan, function_name
 from ..storage.layout import safe_stem
-from ..core.outcome import FAILED, CallFailure, TaskOutcome
+from ..core.outcome import FAILED, OK, CallFailure, TaskOutcome
+from ..storage.payload import adopt_payload
+from .book import TaskBook
+from .deaths import DeathLines, death_lines, new_deaths, tell_death, worker_pid
 from .placement import placement, read_peak, reset_peak
 from .progress import Progress
 from ..core.batching import choose_batch_size, probe_count, split
 from .sharing import forget, share_large_arrays
-from .worker import CallContext, CallSpec, run_call, run_calls
+from .worker import CallContext, run_call, run_calls
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +43,10 @@ logger = logging.getLogger(__name__)
 #: dies with its worker: at 1 s a call exhausting memory took the results of its
 #: neighbours with it in half the runs of tests/faults, at 0.2 s in none.
 GATHER_INTERVAL_S = 0.2
+
+#: Seconds to wait for a worker when the shared context must be sent again (dask's
+#: nanny restarts a dead worker within seconds; a batch system may take longer).
+WORKER_WAIT_S = 60.0
 
 #: Receives the outcomes of each finished batch, as they arrive (the run's journal).
 Recorder = Callable[[list[TaskOutcome]], None] | None
@@ -77,8 +87,9 @@ def run_on_client(
 
     With ``batch_size="auto"`` a few single-call tasks measure the call time first; the
     rest then travel in batches that carry about 0.2 s of work each, submitted at once.
-    A task whose worker died is submitted again, up to ``lost_retries`` times (dask
-    itself already moves tasks of a dead worker elsewhere a few times). ``record``
+    The calls of a task whose worker died run again one by one, each alone once nothing
+    else runs; one that takes its worker down alone more than ``lost_retries`` times fails
+    ("crash" or "memory"), one that had written its payload is adopted. ``record``
     receives each batch's outcomes as they arrive.
     """
     run_id = uuid.uuid4().hex[:12]
@@ -109,132 +120,191 @@ def _run_tasks(
     prefix: str,
 ) -> list[TaskOutcome]:
     started = time.time()
-    scattered = client.scatter([context], broadcast=True, hash=False)
+    book = TaskBook(prefix, lost_retries, lambda: _scatter(client, context))
+    run = _Run(client, context, plan, book, progress, record, started)
     pending = list(indices)
-    groups: dict[str, tuple[CallSpec, ...]] = {}
-
-    attempts: dict[int, int] = {}
-
-    def submit(chunks: list[Sequence[int]]) -> list[Any]:
-        shared = scattered[-1]
-        if shared.status != "finished":
-            # Every worker holding the context died (a call that exhausts memory can take
-            # down one worker after the other): send it again for the calls run again.
-            shared = client.scatter([context], broadcast=True, hash=False)[0]
-            scattered.append(shared)
-        specs = [tuple((i, plan.call_values(i)) for i in chunk) for chunk in chunks]
-        keys = []
-        for spec in specs:
-            first = spec[0][0]
-            attempts[first] = attempts.get(first, -1) + 1
-            keys.append(f"{prefix}-{first}" + (f"-retry{attempts[first]}" if attempts[first] else ""))
-        groups.update(zip(keys, specs))
-        return client.map(run_calls, [shared] * len(specs), specs, key=keys, pure=False)
-
     if batch_size == "auto":
         n_probe = probe_count(len(pending), n_workers)
-        first, pending = pending[:n_probe], pending[n_probe:]
-        futures = submit([[i] for i in first])
+        futures = run.submit([[i] for i in pending[:n_probe]])
+        pending = pending[n_probe:]
     else:
-        futures = submit(list(split(pending, int(batch_size))))
-        pending = []
-    outcomes: dict[int, TaskOutcome] = {}
-    # Results are fetched in one gather per group of finished tasks, not one request each,
-    # and at most every GATHER_INTERVAL_S: on a local cluster the scheduler shares the cores
-    # with the workers, so each request would take time from the calls.
+        futures, pending = run.submit(list(split(pending, int(batch_size)))), []
     completed = as_completed(futures, loop=client.loop)
-    last_gather = 0.0
     try:
-        for arrived in completed.batches():
-            finished = list(arrived)
-            wait_s = GATHER_INTERVAL_S - (time.monotonic() - last_gather)
-            if not pending and completed.count() and wait_s > 0:
-                # Let more tasks finish, then fetch them together; stop waiting when all have.
-                deadline = time.monotonic() + wait_s
-                while completed.count() and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                    finished += completed.next_batch(block=False)
-            last_gather = time.monotonic()
-            ok = [f for f in finished if f.status == "finished"]
-            results = dict(zip((f.key for f in ok), client.gather(ok, errors="skip"))) if ok else {}
-            for future in finished:
-                group = groups.pop(future.key)
-                result = results.get(future.key)
-                if result is None:
-                    result = future.exception() if future.status == "error" else CancelledError(future.key)
-                if not isinstance(result, list) and _worker_lost(result) and attempts[group[0][0]] < lost_retries:
-                    logger.warning("A worker died running calls %d-%d; running them again", group[0][0], group[-1][0])
-                    more = submit([[index for index, _ in group]])
-                    futures.extend(more)
-                    completed.update(more)
-                    future.release()
-                    continue
-                if isinstance(result, list):
-                    batch_outcomes = result
-                else:  # the task itself failed: its worker was lost every time, or our wrapper broke
-                    batch_outcomes = [_lost(context, index, values, result) for index, values in group]
-                if record is not None:
-                    record(batch_outcomes)
-                for outcome in batch_outcomes:
-                    outcomes[outcome.index] = outcome
-                n_failed = sum(1 for o in batch_outcomes if not o.ok)
-                progress.advance(len(batch_outcomes) - n_failed, n_failed)
-                future.release()
-            if pending:  # the probes have measured the call time: batch the rest
-                timed = [o.seconds for o in outcomes.values() if o.ok]
-                mean = sum(timed) / len(timed) if timed else 0.0
-                size = choose_batch_size(mean, len(pending), n_workers)
-                logger.debug("%.2g s per call: %d calls per task for the remaining %d calls", mean, size, len(pending))
-                more = submit(list(split(pending, size)))
-                pending = []
-                futures.extend(more)
-                completed.update(more)
+        with run.deaths:
+            for finished in _gathered(client, completed, lambda: bool(pending)):
+                for future, result in finished:
+                    run.settle(future, result)
+                if pending:  # the probes have measured the call time: batch the rest
+                    timed = [o.seconds for o in run.outcomes.values() if o.ok]
+                    mean = sum(timed) / len(timed) if timed else 0.0
+                    size = choose_batch_size(mean, len(pending), n_workers)
+                    logger.debug("%.2g s per call: %d calls per task for the remaining %d calls", mean, size, len(pending))
+                    completed.update(run.submit(list(split(pending, size))))
+                    pending = []
+                completed.update(run.submit(book.take_again()) + run.next_alone())
+    except Exception as exc:  # dask gave up (no workers came back, a lost connection): what is done is kept
+        logger.error("The run stopped early: %s: %s", type(exc).__name__, exc, exc_info=True)
+        client.cancel(run.futures, force=True)
+        run.give_up(indices, exc)
     except BaseException:
-        client.cancel(futures, force=True)
+        client.cancel(run.futures, force=True)
         raise
     finally:
-        client.cancel(scattered, force=True)
-    if any(o.failure is not None and o.failure.kind == "worker-lost" for o in outcomes.values()):
-        outcomes = _tell_memory_kills(client, outcomes, started)
-    return [outcomes[i] for i in indices]
+        client.cancel(book.scattered, force=True)
+    return [run.outcomes[i] for i in indices]
 
 
-def _tell_memory_kills(client: Client, outcomes: dict[int, TaskOutcome], since: float) -> dict[int, TaskOutcome]:
-    """Mark calls lost with their worker as "memory" when a nanny killed a worker for its memory.
+def _gathered(client: Client, completed: as_completed, submitting: Callable[[], bool]) -> Iterator[list[tuple[Any, Any]]]:
+    """Finished tasks with their results, fetched in one gather per group of finished tasks.
 
-    Dask reports such a call as cancelled or as a killed worker without saying why; its
-    nanny records each memory kill as an event. A call lost while the memory limit of
-    its worker was exceeded (possibly by another call on the same worker) gets the kind
-    "memory".
+    Not one request each, and at most every GATHER_INTERVAL_S: on a local cluster the
+    scheduler shares the cores with the workers, so each request would take time from
+    the calls. A task that failed comes with its exception.
     """
-    try:
-        events = client.get_events("worker-restart-memory")
-    except Exception:  # an older scheduler, or a closed one: the kind stays "worker-lost"
-        return outcomes
-    killed = [event for stamp, event in events if stamp >= since and isinstance(event, dict)]
-    if not killed:
-        return outcomes
-    told = dict(outcomes)
-    for index, outcome in outcomes.items():
-        failure = outcome.failure
-        if failure is not None and failure.kind == "worker-lost":
-            message = f"its worker was killed for exceeding its memory limit ({failure.exc_type}: {failure.message})"
-            told[index] = dataclasses.replace(outcome, failure=dataclasses.replace(failure, kind="memory", message=message))
-    return told
+    last_gather = 0.0
+    for arrived in completed.batches():
+        finished = list(arrived)
+        wait_s = GATHER_INTERVAL_S - (time.monotonic() - last_gather)
+        if not submitting() and completed.count() and wait_s > 0:
+            # Let more tasks finish, then fetch them together; stop waiting when all have.
+            deadline = time.monotonic() + wait_s
+            while completed.count() and time.monotonic() < deadline:
+                time.sleep(0.01)
+                finished += completed.next_batch(block=False)
+        last_gather = time.monotonic()
+        ok = [f for f in finished if f.status == "finished"]
+        results = dict(zip((f.key for f in ok), client.gather(ok, errors="skip"))) if ok else {}
+        yield [(f, _result_of(f, results)) for f in finished]
 
 
-_LOST = {"KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError", "WorkerLost"}
+def _result_of(future: Any, results: dict[str, Any]) -> Any:
+    result = results.get(future.key)
+    if result is None:
+        result = future.exception() if future.status == "error" else CancelledError(future.key)
+    return result
 
 
-def _worker_lost(error: Any) -> bool:
-    return type(error).__name__ in _LOST
+class _Run:
+    """Submits what the book says and turns finished tasks into outcomes."""
+
+    def __init__(
+        self, client: Client, context: CallContext, plan: CallPlan, book: TaskBook, progress: Progress,
+        record: Recorder, started: float,
+    ) -> None:
+        self.client, self.context, self.plan, self.book = client, context, plan, book
+        self.progress, self.record, self.started = progress, record, started
+        self.outcomes: dict[int, TaskOutcome] = {}
+        self.futures: list[Any] = []
+        self._alone_since = started
+        self._ended_seen: dict[int, str] = {}  # worker processes seen ended before the call running alone
+        self.deaths = DeathLines()
+
+    def submit(self, chunks: Sequence[Sequence[int]], alone: bool = False) -> list[Any]:
+        if not chunks:
+            return []
+        shared = self.book.shared()
+        specs = [tuple((i, self.plan.call_values(i)) for i in chunk) for chunk in chunks]
+        keys = self.book.keys(chunks, solo=alone)
+        futures = self.client.map(run_calls, [shared] * len(specs), specs, key=keys, pure=False)
+        self.futures.extend(futures)
+        return futures
+
+    def next_alone(self) -> list[Any]:
+        """Once nothing else runs: the next suspect alone (or its payload, if it wrote one)."""
+        while (index := self.book.next_suspect()) is not None:
+            adopted = self._adopt(index)
+            if adopted is None:
+                logger.warning("Running call %d again alone, as its worker died while running it", index)
+                self._alone_since = time.time()
+                self._ended_seen.update(death_lines(self.client, self.deaths))
+                return self.submit([[index]], alone=True)
+            self._finish([adopted])
+        return []
+
+    def settle(self, future: Any, result: Any) -> None:
+        calls, alone = self.book.take(future.key)
+        future.release()
+        if isinstance(result, list):
+            self._finish(result)
+            return
+        name = type(result).__name__
+        if name not in _CANCELLED | _KILLED:  # the task itself failed: our wrapper broke
+            self._finish([_lost(self.context, i, self.plan.call_values(i), result) for i in calls])
+            return
+        if not alone:
+            if name in _CANCELLED:
+                self.book.cancelled(calls)
+            else:
+                logger.warning("A worker died running calls %s; running them again one by one", _span(calls))
+                self.book.killed(calls, solo=False)
+            return
+        # Alone on the cluster: every worker that died meanwhile died of this call.
+        ended = new_deaths(self.client, self._ended_seen, worker_pid(result), self.deaths)
+        self._ended_seen.update(ended)
+        deaths = getattr(result, "allowed_failures", 0) + 1 if name == "KilledWorker" else max(1, len(ended))
+        if self.book.killed(calls, solo=True, deaths=deaths):
+            self._finish([self._crashed(calls[0], result, ended)])
+
+    def give_up(self, indices: Sequence[int], error: BaseException) -> None:
+        """Fail every call without an outcome; one that took its worker down alone is a crash."""
+        outcomes = []
+        for index in (i for i in indices if i not in self.outcomes):
+            outcome = _lost(self.context, index, self.plan.call_values(index), error, "worker-lost")
+            if self.book.deaths(index):
+                outcome = self._crashed(index, error, {}, f"; then the run stopped: {type(error).__name__}: {error}")
+            outcomes.append(outcome)
+        self._finish(outcomes)
+
+    def _finish(self, outcomes: list[TaskOutcome]) -> None:
+        if self.record is not None:
+            self.record(outcomes)
+        for outcome in outcomes:
+            self.outcomes[outcome.index] = outcome
+        n_failed = sum(1 for o in outcomes if not o.ok)
+        self.progress.advance(len(outcomes) - n_failed, n_failed)
+
+    def _adopt(self, index: int) -> TaskOutcome | None:
+        layout = self.context.layout
+        if layout is None or self.context.sharded:  # in memory, or its first value was to go into the batch's shard
+            return None
+        ref = adopt_payload(layout.payload_path(index), layout.pickle_path(index), self.started)
+        return None if ref is None else TaskOutcome(index=index, status=OK, payload=ref)
+
+    def _crashed(self, index: int, error: Any, ended: dict[int, str], then: str = "") -> TaskOutcome:
+        kind, how = tell_death(self.client, worker_pid(error), self._alone_since, ended or self._ended_seen)
+        n = self.book.deaths(index)
+        outcome = _lost(self.context, index, self.plan.call_values(index), error, kind)
+        message = f"its worker process {how}; it took its worker down {n} times while it ran alone{then}"
+        return dataclasses.replace(outcome, failure=dataclasses.replace(outcome.failure, message=message))
 
 
-def _lost(context: CallContext, index: int, values: Sequence[Any], error: Any) -> TaskOutcome:
+def _scatter(client: Client, context: CallContext) -> Any:
+    """Send the shared context to every worker, once one is there (a worker killed a moment
+    ago is still restarting); raises TimeoutError if none is for WORKER_WAIT_S."""
+    deadline = time.monotonic() + WORKER_WAIT_S
+    while True:
+        try:
+            client.wait_for_workers(1, timeout=max(1.0, deadline - time.monotonic()))
+            return client.scatter([context], broadcast=True, hash=False, timeout=5)[0]
+        except TimeoutError:  # the worker seen was dying: wait for the next one
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no worker came back within {WORKER_WAIT_S:.0f} s to run the remaining calls") from None
+
+
+def _span(calls: Sequence[int]) -> str:
+    return str(calls[0]) if len(calls) == 1 else f"{calls[0]}-{calls[-1]}"
+
+
+_CANCELLED = {"FutureCancelledError", "CancelledError"}
+_KILLED = {"KilledWorker", "CommClosedError", "WorkerLost"}
+
+
+def _lost(context: CallContext, index: int, values: Sequence[Any], error: Any, kind: str | None = None) -> TaskOutcome:
     name = type(error).__name__
     failure = CallFailure(
         index=index,
-        kind="worker-lost" if _worker_lost(error) else "exception",
+        kind=kind or ("worker-lost" if name in _CANCELLED | _KILLED else "exception"),  # type: ignore[arg-type]
         exc_type=name,
         message=str(error),
         traceback="",

@@ -19,7 +19,8 @@ from typing import IO, Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..core.outcome import TaskOutcome
-from .layout import OutputLayout, partial_path
+from ..errors import PayloadError
+from .layout import OutputLayout, atomic_write, write_failed
 
 #: The columns of calls.csv, in order.
 CALL_COLUMNS = (
@@ -54,9 +55,16 @@ class CallTable:
         self._layout, self._keys, self._digest, self._describe, self._inputs = layout, keys, digest, describe, inputs
         self._offsets = np.full(len(keys), -1, dtype=np.int64)
         self._lengths = np.zeros(len(keys), dtype=np.int64)
-        self._stream: IO[bytes] = open(layout.calls_path, "wb")
+        self.error: OSError | None = None  # a write that failed (a full disk): the table stops there
         self._header = _csv_line(CALL_COLUMNS)
-        self._stream.write(self._header)
+        try:
+            self._stream: IO[bytes] = open(layout.calls_path, "wb")
+            self._stream.write(self._header)
+        except OSError as exc:
+            raise PayloadError(
+                f"{write_failed('the call table', layout.calls_path, exc)}; no call has run and the results already in "
+                f"{layout.run_dir} are kept. Free space there (or make it writable), or pass another output_dir."
+            ) from exc
         self._end = len(self._header)
 
     def record(self, outcomes: Iterable[TaskOutcome], reused: bool = False) -> None:
@@ -72,9 +80,18 @@ class CallTable:
             self._lengths[outcome.index] = len(line)
             self._end += len(line)
             chunks.append(line)
-        if chunks:
-            self._stream.write(b"".join(chunks))
-            self._stream.flush()
+        if chunks and self.error is None:
+            try:
+                self._stream.write(b"".join(chunks))
+                self._stream.flush()
+            except OSError as exc:
+                self.error = exc
+
+    def problem(self) -> str | None:
+        """What went wrong writing the table, in one sentence, or None."""
+        if self.error is None:
+            return None
+        return f"{write_failed('the call table', self._layout.calls_path, self.error)}; the results are not affected"
 
     def _row(self, o: TaskOutcome, reused: bool) -> list[str]:
         failure = o.failure
@@ -106,19 +123,25 @@ class CallTable:
 
     def finish(self) -> None:
         """Rewrite the table in call order (atomically); calls without an outcome are left out."""
-        self._stream.close()
-        data = self._layout.calls_path.read_bytes()
-        tmp = partial_path(self._layout.calls_path)
-        with open(tmp, "wb") as stream:
-            stream.write(self._header)
-            for offset, length in zip(self._offsets.tolist(), self._lengths.tolist()):
-                if offset >= 0:
-                    stream.write(data[offset : offset + length])
-        os.replace(tmp, self._layout.calls_path)
+        self.close()
+        if self.error is not None:
+            return
+        try:
+            data = self._layout.calls_path.read_bytes()
+            with atomic_write(self._layout.calls_path) as tmp, open(tmp, "wb") as stream:
+                stream.write(self._header)
+                for offset, length in zip(self._offsets.tolist(), self._lengths.tolist()):
+                    if offset >= 0:
+                        stream.write(data[offset : offset + length])
+        except OSError as exc:
+            self.error = exc
 
     def close(self) -> None:
         if not self._stream.closed:
-            self._stream.close()
+            try:
+                self._stream.close()
+            except OSError as exc:  # the last rows did not fit either
+                self.error = self.error or exc
 
 
 def _csv_line(fields: Sequence[str]) -> bytes:
@@ -128,10 +151,9 @@ def _csv_line(fields: Sequence[str]) -> bytes:
 
 
 def write_run_record(layout: OutputLayout, record: Mapping[str, Any]) -> None:
-    """Write ``.acme_like/run.json`` (atomically)."""
-    tmp = partial_path(layout.run_record_path)
-    tmp.write_text(json.dumps({"format": RUN_RECORD_FORMAT, **record}, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, layout.run_record_path)
+    """Write ``.acme_like/run.json`` (atomically); OSError if it cannot."""
+    with atomic_write(layout.run_record_path) as tmp:
+        tmp.write_text(json.dumps({"format": RUN_RECORD_FORMAT, **record}, indent=2, default=str) + "\n", encoding="utf-8")
 
 
 def read_calls(output_dir: str | os.PathLike[str], as_frame: bool = False) -> Any:

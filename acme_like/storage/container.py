@@ -19,16 +19,15 @@ temporary name and renamed, so a reader never sees half of one.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import h5py
 import numpy as np
 
-from .layout import OutputLayout, partial_path
+from .layout import OutputLayout
 from ..core.outcome import PayloadRef, TaskOutcome
-from .payload import RESULT_PREFIX
+from .payload import RESULT_PREFIX, new_h5_file
 from ..core.stacking import StackSpec
 
 COMP_PREFIX = "comp_"
@@ -53,10 +52,10 @@ def build_container(
     (it then reads as fast as any dataset); a larger one is a virtual dataset.
     """
     path = layout.container_path
-    tmp = partial_path(path)
     done = [(o.index, o.payload) for o in outcomes if o.ok and o.payload is not None]
+    libver = "latest" if stack and not single_file else "earliest"
     # Creation order is tracked so that the keys iterate comp_0, comp_1, ..., comp_10 (call order).
-    with h5py.File(tmp, "w", libver="latest" if stack and not single_file else "earliest", track_order=True) as h5:
+    with new_h5_file(path, libver=libver, track_order=True) as h5:
         h5.attrs["func"] = func_name
         h5.attrs["n_calls"] = len(outcomes)
         h5.attrs["failed_calls"] = np.asarray([o.index for o in outcomes if not o.ok], dtype=np.int64)
@@ -65,7 +64,6 @@ def build_container(
             _copy_into(h5, done, stack, len(outcomes))
         else:
             _link(h5, layout, done, stack, len(outcomes), copy_limit_bytes)
-    os.replace(tmp, path)
     if single_file:
         _remove_payloads(layout, done)
     return path
@@ -160,10 +158,8 @@ def _consolidated_stack(
 ) -> None:
     """ACME's virtual result_0 over one source: the shards' rows copied into ``<func>_stack.h5``."""
     path = layout.stack_path
-    tmp = partial_path(path)
-    with h5py.File(tmp, "w") as source:
+    with new_h5_file(path) as source:
         _copied_stack(source, done, stack, full)
-    os.replace(tmp, path)
     maxdims = tuple(h5py.h5s.UNLIMITED if i == stack.inf_axis else n for i, n in enumerate(full))
     vspace = h5py.h5s.create_simple(full, maxdims)
     dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import InputError
 
@@ -30,6 +32,32 @@ def safe_stem(name: str) -> str:
 def partial_path(path: Path) -> Path:
     """The temporary name a file is written under before it is renamed into place."""
     return path.with_name(path.name + PARTIAL_SUFFIX)
+
+
+@contextmanager
+def atomic_write(path: Path) -> Iterator[Path]:
+    """Write ``path`` under its temporary name, yielded here; rename it into place when the
+    block ends, or remove it if the block fails (a full disk, an unwritable directory).
+
+    Every file of a run is written through this, so a file under its final name is whole
+    and no ``.partial`` file outlives a failed write. Errors propagate unchanged.
+    """
+    tmp = partial_path(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # the directory itself is gone or unwritable: nothing was left in it
+        raise
+
+
+def write_failed(what: str, path: Path, exc: OSError) -> str:
+    """"could not write <what> <path>: <reason>", the reason in the system's words."""
+    reason = exc.strerror or str(exc)
+    return f"could not write {what} {path}: {reason}" + (f" (errno {exc.errno})" if exc.errno else "")
 
 
 @dataclass(frozen=True, slots=True)

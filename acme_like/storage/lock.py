@@ -16,8 +16,8 @@ import socket
 import threading
 from pathlib import Path
 
-from ..errors import DirectoryInUse, InputError
-from .layout import OutputLayout
+from ..errors import DirectoryInUse, InputError, PayloadError
+from .layout import OutputLayout, write_failed
 
 _held: dict[str, str] = {}  # real path of a run directory -> what this process runs there
 _registry_lock = threading.Lock()
@@ -60,10 +60,13 @@ def lock_run_dir(layout: OutputLayout, what: str) -> RunLock:
     try:
         layout.meta_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(layout.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
+    except OSError as exc:
         with _registry_lock:
             _held.pop(key, None)
-        raise
+        raise PayloadError(
+            f"{write_failed('the lock file', layout.lock_path, exc)}; no call has run and the results already in "
+            f"{layout.run_dir} are kept. Free space there (or make it writable), or pass another output_dir."
+        ) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
@@ -84,8 +87,11 @@ def lock_run_dir(layout: OutputLayout, what: str) -> RunLock:
             f"output_dir {layout.run_dir} is in use by another run ({holder}); two runs in one "
             f"directory would overwrite each other's files. Wait for it to finish, or pass another output_dir."
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+    try:  # who holds it, for the message another run gets; the lock holds without it (a full disk)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+    except OSError:
+        pass
     return RunLock(key, fd)
 
 

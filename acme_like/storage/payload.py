@@ -15,8 +15,9 @@ import pickle
 import socket
 import threading
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import h5py
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from ..errors import PayloadError
 from .forms import Form, NotStorable, hdf5_form, is_acme_scalar, read_value
 from .h5image import file_image, track_order
-from .layout import partial_path
+from .layout import atomic_write, write_failed
 from ..core.outcome import PayloadRef
 
 RESULT_PREFIX = "result_"
@@ -84,20 +85,16 @@ def write_payload(
     if image is not None:
         size, crc = _write_bytes(h5_path, image)
         return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc)
-    tmp = partial_path(h5_path)
     try:
-        with h5py.File(tmp, "w", track_order=track_order(len(forms))) as h5:
+        with new_h5_file(h5_path, track_order=track_order(len(forms))) as h5:
             for name, value in root_attrs:
                 h5.attrs[name] = np.bytes_(value)
             write_forms(h5, names, forms)
-        os.replace(tmp, h5_path)
     except (TypeError, ValueError):
         # h5py found no HDF5 type after all (e.g. a structured dtype it cannot map).
-        tmp.unlink(missing_ok=True)
         return _record_pickle(_write_pickle(pickle_path, result, len(values)), identity, identity_dir)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PayloadError(f"could not write the result file {h5_path}: {exc}") from exc
+        raise PayloadError(f"{write_failed('the result file', h5_path, exc)}; the call's result is not stored") from exc
     size, crc = file_checksum(h5_path)
     return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc)
 
@@ -112,14 +109,11 @@ def write_forms(group: h5py.Group, names: Sequence[str], forms: Sequence[Form]) 
 
 def _write_bytes(path: Path, data: bytes) -> tuple[int, int]:
     """Write ``data`` to ``path`` atomically; return its (size, CRC-32)."""
-    tmp = partial_path(path)
     try:
-        with open(tmp, "wb") as stream:
+        with atomic_write(path) as tmp, open(tmp, "wb") as stream:
             stream.write(data)
-        os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PayloadError(f"could not write the result file {path}: {exc}") from exc
+        raise PayloadError(f"{write_failed('the result file', path, exc)}; the call's result is not stored") from exc
     return len(data), zlib.crc32(data)
 
 
@@ -136,22 +130,55 @@ class _ChecksummedWriter:
 
 
 def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:
-    tmp = partial_path(path)
     try:
-        with open(tmp, "wb") as stream:
+        with atomic_write(path) as tmp, open(tmp, "wb") as stream:
             writer = _ChecksummedWriter(stream)
             pickle.dump(result, writer, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        tmp.unlink(missing_ok=True)
         raise PayloadError(
             f"the return value ({type(result).__name__}) can be stored neither in HDF5 nor "
             f"in a pickle: {exc}. Return numbers, strings or arrays, or objects that pickle."
         ) from exc
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PayloadError(f"could not write the result file {path}: {exc}") from exc
+        raise PayloadError(f"{write_failed('the result file', path, exc)}; the call's result is not stored") from exc
     return PayloadRef(path=str(path), fmt="pickle", n_values=n_values, nbytes=writer.size, crc32=writer.crc)
+
+
+def adopt_payload(h5_path: Path, pickle_path: Path, since: float) -> PayloadRef | None:
+    """The payload a call wrote at or after ``since`` (epoch seconds) and that reads back, else None.
+
+    For a call whose worker died after the call had written its payload: files appear
+    under their final name only once complete, so a file there that opens is the call's
+    result; an older file is an earlier run's and is not taken.
+    """
+    for path, fmt in ((h5_path, "hdf5"), (pickle_path, "pickle")):
+        try:
+            if path.stat().st_mtime < since:
+                continue
+            if fmt == "hdf5":
+                with h5py.File(path, "r") as h5:
+                    names = sorted((n for n in h5 if n.startswith(RESULT_PREFIX)), key=lambda n: int(n[len(RESULT_PREFIX):]))
+                    n_values, shape = len(names), (h5[names[0]].shape if names else None)
+            else:
+                with open(path, "rb") as stream:
+                    n_values, shape = len(return_values(pickle.load(stream))), None
+            size, crc = file_checksum(path)
+        except Exception:  # missing, damaged or unreadable: the call runs again
+            continue
+        return PayloadRef(path=str(path), fmt=fmt, n_values=n_values, nbytes=size, stack_shape=shape, crc32=crc)
+    return None
+
+
+@contextmanager
+def new_h5_file(path: Path, **kwargs: Any) -> Iterator[h5py.File]:
+    """A new HDF5 file that appears at ``path`` only once complete (``atomic_write``).
+
+    HDF5 writes through a Python file object here, not through its own file driver: on a
+    full disk that driver's failed flush is ignored and the process later segfaults
+    (h5py 3, ENOSPC), while a Python file raises ``OSError`` at the write that failed.
+    """
+    with atomic_write(path) as tmp, open(tmp, "w+b") as stream, h5py.File(stream, "w", **kwargs) as h5:
+        yield h5
 
 
 def file_checksum(path: Path) -> tuple[int, int]:

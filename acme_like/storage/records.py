@@ -15,9 +15,9 @@ import logging
 import os
 from typing import IO, Any, Iterable, Mapping, Sequence
 
-from .layout import OutputLayout, partial_path
+from .layout import OutputLayout, atomic_write, write_failed
 from ..core.outcome import TaskOutcome
-from ..errors import InputError
+from ..errors import InputError, PayloadError
 
 #: Version of the records' format. 1: manifest and journal in ``<func>_payload/``, calls
 #: identified by index, arguments and the function's name. 2: ``.acme_like/``, calls
@@ -28,11 +28,19 @@ logger = logging.getLogger(__name__)
 
 
 def write_manifest(layout: OutputLayout, signature: Mapping[str, Any]) -> None:
-    """Record what kind of run writes this directory (atomically)."""
-    path = layout.manifest_path
-    tmp = partial_path(path)
-    tmp.write_text(json.dumps({"format": FORMAT_VERSION, **signature}, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Record what kind of run writes this directory (atomically); PayloadError if it cannot."""
+    try:
+        with atomic_write(layout.manifest_path) as tmp:
+            tmp.write_text(json.dumps({"format": FORMAT_VERSION, **signature}, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise PayloadError(_before_any_call("the run record", layout.manifest_path, exc, layout)) from exc
+
+
+def _before_any_call(what: str, path: Any, exc: OSError, layout: OutputLayout) -> str:
+    return (
+        f"{write_failed(what, path, exc)}; no call has run and the results already in {layout.run_dir} are kept. "
+        f"Free space there (or make it writable), or pass another output_dir."
+    )
 
 
 def read_manifest(layout: OutputLayout) -> dict[str, Any] | None:
@@ -124,26 +132,47 @@ class Journal:
 
     Opening it rewrites the journal (atomically) with the lines of the results kept
     from before, at their new indices, so it always describes this run's directory.
+    A write that fails later (a full disk) does not stop the run: the journal stops
+    there and keeps the error in :attr:`error`; the calls it misses are checked (and
+    adopted or run again) by the next run.
     """
 
     def __init__(self, layout: OutputLayout, keys: Sequence[str], code: str, kept: Mapping[int, Mapping[str, Any]]) -> None:
         self._layout = layout
         self._keys = keys
         self._code = code
-        tmp = partial_path(layout.journal_path)
-        with open(tmp, "w", encoding="utf-8") as stream:
-            stream.writelines(json.dumps(line, separators=(",", ":")) + "\n" for _, line in sorted(kept.items()))
-        os.replace(tmp, layout.journal_path)
-        self._stream: IO[str] = open(layout.journal_path, "a", encoding="utf-8")
+        self.error: OSError | None = None
+        try:
+            with atomic_write(layout.journal_path) as tmp:
+                with open(tmp, "w", encoding="utf-8") as stream:
+                    stream.writelines(json.dumps(line, separators=(",", ":")) + "\n" for _, line in sorted(kept.items()))
+            self._stream: IO[str] = open(layout.journal_path, "a", encoding="utf-8")
+        except OSError as exc:
+            raise PayloadError(_before_any_call("the journal", layout.journal_path, exc, layout)) from exc
 
     def record(self, outcomes: Iterable[TaskOutcome]) -> None:
         lines = [json.dumps(self._line(o), separators=(",", ":")) for o in outcomes]
-        if lines:
-            self._stream.write("\n".join(lines) + "\n")
-            self._stream.flush()
+        if lines and self.error is None:
+            try:
+                self._stream.write("\n".join(lines) + "\n")
+                self._stream.flush()
+            except OSError as exc:
+                self.error = exc
+
+    def problem(self) -> str | None:
+        """What went wrong writing the journal, in one sentence, or None."""
+        if self.error is None:
+            return None
+        return (
+            f"{write_failed('the journal', self._layout.journal_path, self.error)}; calls that finished after that are "
+            f"not recorded for resuming (a rerun checks their payloads and runs them again)"
+        )
 
     def _line(self, outcome: TaskOutcome) -> dict[str, Any]:
         return journal_line(self._layout, outcome, self._keys[outcome.index], self._code)
 
     def close(self) -> None:
-        self._stream.close()
+        try:
+            self._stream.close()
+        except OSError as exc:  # the last lines did not fit either
+            self.error = self.error or exc

@@ -23,7 +23,7 @@ from ..core.caller import user_stacklevel
 from ..errors import AcmeLikeWarning
 from .container import build_container, stack_in_memory
 from .failures import write_failures
-from .layout import OutputLayout
+from .layout import OutputLayout, write_failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,7 @@ class RunResult:
     failures_path: str | None
     returned: Any  # paths in call order, [container], or the values (ACME's return form)
     stacked: bool
+    write_errors: tuple[str, ...] = ()  # files of the run that could not be written, and why
 
     @property
     def failures(self) -> tuple[CallFailure, ...]:
@@ -71,14 +72,18 @@ def collect_results(
     func_name: str,
     stack_copy_bytes: int,
     record: Callable[[list[TaskOutcome]], None] | None = None,
+    write_errors: Sequence[str] = (),
 ) -> RunResult:
     """Build the container or assemble the values of a run whose calls all have outcomes.
 
     In ACME's layout, when some call's values had to be pickled, every payload moves up
     into the run directory and no container is built, as ACME does; ``record`` then
     receives the moved outcomes (the run's journal, so that a resumed run finds them).
+    A container or failures file that cannot be written (a full disk) raises nothing:
+    the result names it in ``write_errors``, and the payloads stay where they are.
     """
     container = None
+    problems = list(write_errors)
     if layout is not None:
         pickled = [o.index for o in outcomes if o.ok and o.payload and o.payload.fmt == "pickle"]
         if pickled and output.mode == "hdf5" and output.acme and not output.single_file:
@@ -93,8 +98,16 @@ def collect_results(
                 stacklevel=user_stacklevel(),
             )
         elif output.mode == "hdf5":
-            container = str(build_container(layout, outcomes, func_name, output.stack, output.single_file, stack_copy_bytes))
-            if pickled:
+            try:
+                container = str(build_container(layout, outcomes, func_name, output.stack, output.single_file, stack_copy_bytes))
+            except OSError as exc:
+                n_ok = sum(1 for o in outcomes if o.ok)
+                problems.append(
+                    f"{write_failed('the container', layout.container_path, exc)}; the results of the {n_ok} calls that finished "
+                    f"are kept in {layout.payload_dir}, and a rerun with the same output_dir builds the "
+                    f"container from them without running them again"
+                )
+            if pickled and container is not None:
                 warnings.warn(
                     f"{len(pickled)} calls of {func_name} returned values HDF5 cannot store and were "
                     f"pickled instead: calls {_list_indices(pickled)}. The container lists them in its "
@@ -103,7 +116,7 @@ def collect_results(
                     stacklevel=user_stacklevel(),
                 )
         if output.single_file:
-            returned: Any = [container]
+            returned: Any = [container]  # [None] when the single file could not be written
         else:
             returned = [o.payload.path if o.ok and o.payload else None for o in outcomes]
     elif output.stack is not None:
@@ -113,8 +126,13 @@ def collect_results(
     failures = [o.failure for o in outcomes if o.failure is not None]
     failures_path = None
     if failures and layout is not None:
-        failures_path = str(write_failures(layout.failures_path, func_name, len(outcomes), failures))
-    return RunResult(func_name, tuple(outcomes), layout, container, failures_path, returned, output.stack is not None)
+        try:
+            failures_path = str(write_failures(layout.failures_path, func_name, len(outcomes), failures))
+        except OSError as exc:
+            problems.append(f"{write_failed('the failures file', layout.failures_path, exc)}; the failures are listed in this message and in the journal")
+    return RunResult(
+        func_name, tuple(outcomes), layout, container, failures_path, returned, output.stack is not None, tuple(problems)
+    )
 
 
 def _move_up(

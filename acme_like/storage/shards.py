@@ -10,7 +10,6 @@ data is stored twice) and whose ``result_1``, ... are its other values. No dask.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,23 +20,20 @@ from ..core.outcome import PayloadRef
 from ..errors import PayloadError
 from .forms import Form
 from .h5image import track_order
-from .layout import partial_path
-from .payload import RESULT_PREFIX, file_checksum, write_forms
+from .layout import write_failed
+from .payload import RESULT_PREFIX, file_checksum, new_h5_file, write_forms
 
 STACKED = f"{RESULT_PREFIX}0"
 
 
 def write_shard(path: Path, rows: np.ndarray, indices: Sequence[int]) -> tuple[int, int]:
     """Write a batch's stacked first values atomically; return the file's (size, CRC-32)."""
-    tmp = partial_path(path)
     try:
-        with h5py.File(tmp, "w") as h5:
+        with new_h5_file(path) as h5:
             h5.create_dataset(STACKED, data=rows)
             h5.attrs["call_indices"] = np.asarray(indices, dtype=np.int64)
-        os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PayloadError(f"could not write the result file {path}: {exc}") from exc
+        raise PayloadError(f"{write_failed('the result file', path, exc)}; the batch's stacked results are not stored") from exc
     return file_checksum(path)
 
 
@@ -52,15 +48,12 @@ def write_row_payload(
     rest: Sequence[Form],
 ) -> PayloadRef:
     """Call file ``path``: ``result_0`` reads row ``row`` of ``shard`` (its own ``shape``), then ``rest``."""
-    tmp = partial_path(path)
     try:
-        with h5py.File(tmp, "w", track_order=track_order(1 + len(rest))) as h5:
+        with new_h5_file(path, track_order=track_order(1 + len(rest))) as h5:
             _row_view(h5, shard.name, shard_shape, row, axis, shape, dtype)
             write_forms(h5, [f"{RESULT_PREFIX}{k + 1}" for k in range(len(rest))], rest)
-        os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PayloadError(f"could not write the result file {path}: {exc}") from exc
+        raise PayloadError(f"{write_failed('the result file', path, exc)}; the call's result is not stored") from exc
     size, crc = file_checksum(path)
     return PayloadRef(path=str(path), fmt="hdf5", n_values=1 + len(rest), nbytes=size, stack_shape=shape, crc32=crc)
 

@@ -22,7 +22,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 import funcs
-from acme_like import ParallelMap, read_payload
+from acme_like import ParallelMap, TaskError, read_payload
 from acme_like.storage.payload import file_checksum
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -225,7 +225,7 @@ def test_a_call_killed_for_memory_says_so_and_the_others_land(tmp_path):
                            dashboard_address=None)
     client = Client(cluster, set_as_default=False)
     try:
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(TaskError) as caught:
             # The memory hog (x=1) comes last, so no other call shares its worker when it is killed.
             with ParallelMap(funcs.hog, [0, 2, 3, 1], client=client, worker_retries=1, batch_size=1,
                              output_dir=tmp_path / "run", verbose=False) as pmap:
@@ -233,10 +233,36 @@ def test_a_call_killed_for_memory_says_so_and_the_others_land(tmp_path):
         error = caught.value
         assert error.failed_indices == [3]
         assert error.failures[0].kind == "memory"
-        assert "its worker was killed for exceeding its memory limit" in str(error)
+        assert "was killed by its nanny for exceeding its memory limit" in str(error)
         assert [read_payload(p) for p in error.results if p] == [0.0, 2.0, 3.0]
         report = json.loads(Path(error.failures_path).read_text())
         assert report["failures"][0]["kind"] == "memory"
     finally:
         client.close()
         cluster.close()
+
+
+@pytest.mark.parametrize("how, kind, told", [
+    ("segfault", "crash", "killed by signal 11 (SIGSEGV)"),
+    ("exit", "crash", "exited with status 3"),
+    ("memory", "memory", "for exceeding its memory limit"),
+])
+@pytest.mark.parametrize("batch_size", [4, 1])
+def test_a_call_that_kills_its_worker_fails_alone(tmp_path, how, kind, told, batch_size):
+    # Call 5 of 16 takes its worker down each time it runs; the calls it shared a task or a
+    # worker with run again one by one, or are adopted from the payloads they wrote.
+    memory = {"mem_per_worker": "400MB"} if how == "memory" else {}
+    started = time.monotonic()
+    with pytest.raises(TaskError) as caught:
+        with ParallelMap(funcs.misbehave, list(range(16)), 5, how, n_workers=2, batch_size=batch_size,
+                         output_dir=tmp_path / "run", verbose=False, **memory) as pmap:
+            pmap.compute()
+    error = caught.value
+    assert error.failed_indices == [5], str(error)
+    assert error.failures[0].kind == kind
+    assert told in error.failures[0].message
+    assert str(error).startswith(f"1 of 16 calls of misbehave failed; first failure: call 5 (x=5) lost its worker ({kind})")
+    assert [read_payload(p) if p else None for p in error.results] == [None if i == 5 else float(i * i) for i in range(16)]
+    report = json.loads(Path(error.failures_path).read_text())
+    assert [(f["index"], f["kind"]) for f in report["failures"]] == [(5, kind)]
+    assert time.monotonic() - started < 60

@@ -13,7 +13,7 @@ import pytest
 
 import funcs
 from acme_like import ParallelMap, read_payload
-from acme_like.core.identity import code_digest, is_users_file
+from acme_like.core.code import code_digest, is_users_file
 
 pytestmark = pytest.mark.integration
 
