@@ -59,8 +59,9 @@ class ParallelMap(ACMEViews):
         its 0-based index there.
     n_inputs : int or "auto"
         Number of calls. "auto" infers it from the list-like arguments (they must agree
-        in length). An integer splits the arguments of that length and repeats the call
-        that many times when none has it.
+        in length). An integer splits the arguments of that length and passes the others
+        whole; with no list-like argument (or only one-element ones) it repeats the call
+        that many times. As in ACME, some list-like argument must have that length then.
     write_worker_results : bool
         True (default): each call writes its return values to
         ``<output_dir>/<func>_payload/<func>_<i>.h5`` and ``compute()`` returns those
