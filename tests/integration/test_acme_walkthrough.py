@@ -35,11 +35,6 @@ def run_script(tmp_path: Path, source: str, timeout: float = 180) -> str:
     return done.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drop-in: a script without an `if __name__ == '__main__':` block cannot start local "
-    "workers (ClusterError); needs the hardening issue's unguarded-script support",
-)
 def test_the_readme_example_runs_as_a_script_without_a_main_block(tmp_path):
     out = run_script(
         tmp_path,
