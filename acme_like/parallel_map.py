@@ -19,13 +19,15 @@ It holds no HDF5 code or dask calls of its own; keyword checks live in ``core/op
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from .compat import ACMEViews
 from .core.caller import user_stacklevel
-from .core.options import CHECKS, Options, resolve_options
+from .core.binding import keyword_parameters
+from .core.options import CHECKS, Options, resolve_options, route_own_keywords
 from .core.plan import CallPlan, function_name, plan_calls
 from .errors import AcmeLikeWarning, InputTypeError
 from .execution.estimate import Estimate, estimate_run
@@ -38,6 +40,18 @@ from .storage.failures import task_error
 from .storage.layout import OutputLayout, log_path
 
 logger = logging.getLogger(__name__)
+
+
+def _noting_given_keywords(init: Callable[..., None]) -> Callable[..., None]:
+    """``__init__`` that knows which keywords the caller wrote: a default cannot tell whether
+    ``seed=None`` was given, which decides whether ``seed`` is acme_like's or ``func``'s."""
+
+    @functools.wraps(init)
+    def noting(self: "ParallelMap", func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._given_keywords = frozenset(kwargs)
+        init(self, func, *args, **kwargs)
+
+    return noting
 
 
 class ParallelMap(ACMEViews):
@@ -129,6 +143,12 @@ class ParallelMap(ACMEViews):
         Calls per dask task. "auto" measures a few calls first and then sends short
         calls in batches of about 0.2 s of work (long calls one by one); every call
         keeps its own result, failure record and place in the output.
+    acme_like_options : dict, optional
+        acme_like's own keywords (``client``, ``batch_size``, ``rerun``, ``retries``,
+        ``worker_retries``, ``seed``) given as a dict, e.g. ``{"seed": 1}``. ACME passes
+        every keyword it does not know to ``func``, and so does acme_like when ``func``'s
+        signature names one of these (``ParallelMap(draw, range(n), seed=range(n))``
+        gives each call its ``seed``), with a warning; set acme_like's option then here.
 
     Examples
     --------
@@ -140,6 +160,7 @@ class ParallelMap(ACMEViews):
     '.../ACME_20261122-101500-000000/f.h5'
     """
 
+    @_noting_given_keywords
     def __init__(
         self,
         func: Callable[..., Any],
@@ -167,10 +188,16 @@ class ParallelMap(ACMEViews):
         retries: int = 0,
         worker_retries: int = 2,
         seed: int | None = None,
+        acme_like_options: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         given = locals()
-        self.options: Options = resolve_options(**{name: given[name] for name in CHECKS})
+        keywords, for_func = route_own_keywords(
+            {name: given[name] for name in CHECKS}, self._given_keywords, keyword_parameters(func),
+            function_name(func), acme_like_options,
+        )
+        kwargs = {**for_func, **kwargs}
+        self.options: Options = resolve_options(**keywords)
         self.plan: CallPlan = plan_calls(func, args, kwargs, self.options.run.n_inputs, max_arg_bytes=self._maxArgSize * 10**6)
         self.func = func
         self.func_name = function_name(func)
