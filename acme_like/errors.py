@@ -25,6 +25,11 @@ class InputTypeError(AcmeLikeError, TypeError):
     """A keyword of ``ParallelMap`` has the wrong type."""
 
 
+class InputOSError(InputError, OSError):
+    """A path given to ``ParallelMap`` conflicts with what is on disk (a directory where a file
+    is wanted); an ``OSError`` as in ACME, and still an ``InputError``."""
+
+
 class ClusterError(AcmeLikeError, RuntimeError):
     """A dask client or cluster could not be started, reached or used."""
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from .compat import ACMEViews
 from .core.caller import user_stacklevel
+from .core.binding import keyword_parameters
 from .core.options import CHECKS, Options, resolve_options
-from .core.plan import CallPlan, function_name, plan_calls
+from .core.routing import noting_given_keywords, route_own_keywords
+from .core.plan import CallPlan, function_name, log_plan, plan_calls
 from .errors import AcmeLikeWarning, InputError, InputTypeError
 from .execution.estimate import Estimate, estimate_run
 from .execution.run import call_context, run_map
@@ -61,8 +63,9 @@ class ParallelMap(ACMEViews):
         its 0-based index there.
     n_inputs : int or "auto"
         Number of calls. "auto" infers it from the list-like arguments (they must agree
-        in length). An integer splits the arguments of that length and repeats the call
-        that many times when none has it.
+        in length). An integer splits the arguments of that length and passes the others
+        whole; with no list-like argument (or only one-element ones) it repeats the call
+        that many times. As in ACME, some list-like argument must have that length then.
     write_worker_results : bool
         True (default): each call writes its return values to
         ``<output_dir>/<func>_payload/<func>_<i>.h5`` and ``compute()`` returns those
@@ -134,6 +137,12 @@ class ParallelMap(ACMEViews):
         Calls per dask task. "auto" measures a few calls first and then sends short
         calls in batches of about 0.2 s of work (long calls one by one); every call
         keeps its own result, failure record and place in the output.
+    acme_like_options : dict, optional
+        acme_like's own keywords (``client``, ``batch_size``, ``rerun``, ``retries``,
+        ``worker_retries``, ``seed``) given as a dict, e.g. ``{"seed": 1}``. ACME passes
+        every keyword it does not know to ``func``, and so does acme_like when ``func``'s
+        signature names one of these (``ParallelMap(draw, range(n), seed=range(n))``
+        gives each call its ``seed``), with a warning; set acme_like's option then here.
 
     Examples
     --------
@@ -145,6 +154,7 @@ class ParallelMap(ACMEViews):
     '.../ACME_20261122-101500-000000/f.h5'
     """
 
+    @noting_given_keywords
     def __init__(
         self,
         func: Callable[..., Any],
@@ -173,10 +183,16 @@ class ParallelMap(ACMEViews):
         worker_retries: int = 2,
         seed: int | None = None,
         version: str | None = None,
+        acme_like_options: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         given = locals()
-        self.options: Options = resolve_options(**{name: given[name] for name in CHECKS})
+        keywords, for_func = route_own_keywords(
+            {name: given[name] for name in CHECKS}, self._given_keywords, keyword_parameters(func),
+            function_name(func), acme_like_options,
+        )
+        kwargs = {**for_func, **kwargs}
+        self.options: Options = resolve_options(**keywords)
         self.plan: CallPlan = plan_calls(func, args, kwargs, self.options.run.n_inputs, max_arg_bytes=self._maxArgSize * 10**6)
         self.func = func
         self.func_name = function_name(func)
@@ -264,7 +280,7 @@ class ParallelMap(ACMEViews):
         return None
 
     def _run(self, debug: bool, log: logging.Logger) -> Any:
-        self._log_plan(log)
+        log_plan(self.plan, log, self._logfile)
         connect = None if debug else (lambda: self._session.connect(self.n_calls))
         try:
             estimate = None if self._estimate is None else {
@@ -274,7 +290,7 @@ class ParallelMap(ACMEViews):
             log.warning("Interrupted: pending calls cancelled; finished results are kept.")
             if self._session.owned:
                 self.cleanup(stop_client=True)
-            hint = self._resume_hint()
+            hint = self.layout.rerun_hint() if self.layout is not None and self.options.output.output_dir is None else None
             if hint:
                 log.warning("%s", hint)
             raise
@@ -282,7 +298,7 @@ class ParallelMap(ACMEViews):
         if self.layout is not None:
             self._report = report_after_run(self.layout.run_dir, self.n_calls, log)
         if not result.ok:
-            raise task_error(result, self._resume_hint())
+            raise task_error(result, self.layout.rerun_hint() if self.layout is not None and self.options.output.output_dir is None else None)
         if result.write_errors:
             raise write_error(result)
         result.describe(log)
@@ -356,18 +372,3 @@ class ParallelMap(ACMEViews):
     def _measure_one_call(self) -> tuple[float, float]:
         estimate = self._estimate or self.estimate(n_samples=1)
         return estimate.seconds_per_call, float(estimate.peak_bytes_per_call)
-
-    def _resume_hint(self) -> str | None:
-        """The one line that resumes a run whose directory acme_like named."""
-        if self.layout is not None and self.options.output.output_dir is None:
-            return f'Results so far are in {self.layout.run_dir}; to resume, run again with output_dir="{self.layout.run_dir}".'
-        return None
-
-    def _log_plan(self, log: logging.Logger) -> None:
-        split = ", ".join(self.plan.split_names) or "none (the same call repeated)"
-        shared = ", ".join(self.plan.shared_names) or "none"
-        log.debug("Split across calls: %s; passed whole to every call: %s", split, shared)
-        if not self.plan.split_names:
-            log.info("No argument has %d elements: all %d calls get the same arguments", self.n_calls, self.n_calls)
-        if self._logfile is not None:
-            log.debug("Log file: %s", self._logfile)

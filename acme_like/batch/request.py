@@ -72,7 +72,7 @@ _p = functools.partial
 REQUEST_CHECKS: dict[str, Keyword] = {
     "partition": Keyword(None, _passed),
     "n_workers": Keyword(None, _optional(lambda v: None if v == "auto" else CHECKS["n_workers"](v))),
-    "mem_per_worker": Keyword(None, CHECKS["mem_per_worker"].check),
+    "mem_per_worker": Keyword(None, CHECKS["mem_per_worker"]),
     "cores_per_worker": Keyword(None, _optional(_p(check_count, "cores_per_worker", minimum=1))),
     "n_cores": Keyword(None, _optional(_p(check_count, "n_cores", minimum=1))),
     "processes_per_worker": Keyword(1, _p(check_count, "processes_per_worker", minimum=1)),

@@ -14,8 +14,9 @@ import re
 from typing import Any
 
 #: Keywords with no meaning on a command line: the function comes from MODULE:FUNCTION, a client
-#: object cannot be typed, and the number of calls is the number of input files.
-EXCLUDED = frozenset({"func", "client", "n_inputs"})
+#: object cannot be typed, the number of calls is the number of input files, and the flags
+#: already set acme_like's own options (acme_like_options is for a function that takes one).
+EXCLUDED = frozenset({"func", "client", "n_inputs", "acme_like_options"})
 
 #: Short names, added to the generated flag as further option strings (never a second flag).
 ALIASES: dict[str, tuple[str, ...]] = {

@@ -10,8 +10,14 @@ The rule for the exception type: a value of the wrong kind (a list, None, a
 bool where a number is wanted, a string where no string is allowed) raises
 ``InputTypeError`` (a ``TypeError``); a value of the right kind that is out of
 range (0 workers, 2.5 workers, NaN seconds, an unknown word) raises
-``InputError`` (a ``ValueError``). Pure: no I/O except ``check_path``'s look at
-what already exists on disk.
+``InputError`` (a ``ValueError``); a path that clashes with what is on disk (a
+directory where a file is wanted) raises ``InputOSError`` (an ``OSError`` too).
+
+A keyword that ACME also has starts its message with ACME's first line for the
+same mistake (``Keyword.acme``, built with :func:`acme_flag`, :func:`acme_scalar`
+or :func:`acme_type`), so scripts and users who look for ACME's text find it;
+acme_like's own text follows on the next line. Pure: no I/O except
+``check_path``'s look at what already exists on disk.
 """
 
 from __future__ import annotations
@@ -24,21 +30,63 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import InputError, InputTypeError
+from ..errors import AcmeLikeError, InputError, InputOSError, InputTypeError
 from .units import WORKER_BASE_BYTES, format_size, parse_size
+
+
+#: ACME's first line for a value it refuses, given the value and acme_like's error (None: no line).
+AcmeLine = Callable[[Any, Exception], "str | None"]
 
 
 @dataclass(frozen=True, slots=True)
 class Keyword:
-    """A keyword: its default, the checker that turns a given value into the checked one, and
-    the group of options that reads it ("output", "run", "cluster", "log", or "" for none)."""
+    """A keyword: its default, the checker that turns a given value into the checked one, the
+    group of options that reads it ("output", "run", "cluster", "log", or "" for none) and, for
+    ACME's keywords, ACME's first line for a refused value."""
 
     default: Any
     check: Callable[[Any], Any]
     group: str = ""
+    acme: AcmeLine | None = None
 
     def __call__(self, value: Any) -> Any:
-        return self.check(value)
+        if self.acme is None:
+            return self.check(value)
+        try:
+            return self.check(value)
+        except AcmeLikeError as exc:
+            line = self.acme(value, exc)
+            if line is None:
+                raise
+            raise type(exc)(prefix_acme_line(line, str(exc))) from None
+
+
+def prefix_acme_line(line: str, message: str) -> str:
+    """``message`` after ACME's ``line`` for the same mistake, which stays the first line."""
+    return f"{line}\n{message}"
+
+
+def acme_flag(name: str, show_value: bool = False) -> AcmeLine:
+    """ACME's line for a refused bool keyword (most show the type, write_worker_results the value)."""
+    return lambda value, error: f"`{name}` has to be `True` or `False`, not {value if show_value else type(value)}"
+
+
+def acme_scalar(name: str, low: int, auto: bool = False) -> AcmeLine:
+    """ACME's lines for a refused count: a string other than "auto", a non-number, a number out of range."""
+
+    def line(value: Any, error: Exception) -> str:
+        if auto and isinstance(value, str):
+            return f"`{name}` has to be 'auto' or an integer >= {low}, not {value}"
+        if isinstance(error, TypeError):
+            return f"`{name}` has to be a scalar, not {type(value)}"
+        return f"`{name}` has to be an integer between {low} and inf, not {value}"
+
+    return line
+
+
+def acme_type(text: str) -> AcmeLine:
+    """ACME's line ``"<text>, not <type>"`` for a value of the wrong type; no line for other mistakes."""
+    return lambda value, error: f"{text}, not {type(value)}" if isinstance(error, TypeError) else None
 
 
 def got(value: Any, typed: bool = False) -> str:
@@ -128,6 +176,13 @@ def check_size(name: str, value: Any, minimum: int = WORKER_BASE_BYTES) -> int |
     if isinstance(value, bool) or not isinstance(value, (str, numbers.Integral)):
         fix = f' Pass a string with a unit: {name}="{_round_size(value)}".' if _is_number(value) and value >= 1000 else ""
         raise InputTypeError(f"{expected}, got {got(value, typed=True)}.{fix}")
+    if isinstance(value, numbers.Integral) and value < minimum:
+        # An int is bytes, but 3 or 8 is someone's gigabytes: the string ACME requires is the fix.
+        unit = f"{value}GB" if value > 0 else "2GB"
+        raise InputTypeError(
+            f"{expected}, got int {value}: as a number of bytes, below the {format_size(minimum)} a dask worker "
+            f'needs to start. Pass a string with a unit: {name}="{unit}".'
+        )
     if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", value):
         raise InputError(
             f"{expected}, got {value!r}, a number without a unit: {value.strip()} bytes? "
@@ -228,11 +283,11 @@ def check_path(name: str, value: Any, kind: str = "directory") -> Path:
             f"Pass a directory on a disk, e.g. under your home or working directory."
         )
     if ancestor == path and kind == "directory" and not path.is_dir():
-        raise InputError(
+        raise InputOSError(
             f"{name} must be a directory, but {path} is a file. Pass a directory, or a path that does not exist yet."
         )
     if ancestor == path and kind == "file" and path.is_dir():
-        raise InputError(
+        raise InputOSError(
             f"{name} must be None, True, False or a file name, but {path} is a directory. Pass a file "
             f"name such as {str(path / 'run.log')!r}."
         )

@@ -18,7 +18,20 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import AcmeLikeWarning, InputError, InputTypeError
-from .checks import Keyword, check_choice, check_count, check_flag, check_path, check_seconds, check_size, got
+from .checks import (
+    Keyword,
+    acme_flag,
+    acme_scalar,
+    acme_type,
+    check_choice,
+    check_count,
+    check_flag,
+    check_path,
+    check_seconds,
+    check_size,
+    got,
+    prefix_acme_line,
+)
 from .stacking import StackSpec, parse_stack
 
 
@@ -205,30 +218,49 @@ def _version(value: Any) -> str | None:
         f"version must be None or a non-empty string that pins the code part of the calls' identity "
         f'(e.g. version="2"), got {got(value, typed=True)}. Pass version="2" to keep results across a refactor.'
     )
+def _acme_stop_client(value: Any, error: Exception) -> str:
+    if isinstance(value, str):
+        return f"`stop_client` has to be 'auto' or Boolean, not {value}"
+    return f"`stop_client` has to be `True` or `False`, not {type(value)}"
+
+
+def _acme_logfile(value: Any, error: Exception) -> str | None:
+    text = "`logfile` has to be `None`, `True`, `False` or a valid file-name"
+    if isinstance(error, OSError):
+        return f"{text}, not a directory"
+    return f"{text}, not {type(value)}" if isinstance(error, TypeError) else None
 
 
 _p = functools.partial
-#: Every ParallelMap keyword: its default, its checker and the group of Options that reads it.
+#: Every ParallelMap keyword: its default, its checker, the group of Options that reads it and,
+#: for ACME's keywords, ACME's first line for a refused value (acme_like's text follows it).
 #: ParallelMap's signature must list exactly these, with these defaults (a test keeps them equal).
 CHECKS: dict[str, Keyword] = {
-    "n_inputs": Keyword("auto", _p(check_count, "n_inputs", minimum=1, auto=True, what="the number of calls"), "run"),
-    "write_worker_results": Keyword(True, _p(check_flag, "write_worker_results"), "output"),
-    "output_dir": Keyword(None, _output_dir, "output"),
-    "n_workers": Keyword("auto", _p(check_count, "n_workers", minimum=1, auto=True, what="workers to start"), "cluster"),
-    "mem_per_worker": Keyword("auto", _p(check_size, "mem_per_worker"), "cluster"),
-    "stop_client": Keyword("auto", _stop_client, "cluster"),
-    "verbose": Keyword(None, _p(_optional_flag, "verbose"), "log"),
-    "logfile": Keyword(None, _logfile, "log"),
-    "client": Keyword(None, _client, "cluster"),
-    "result_shape": Keyword(None, _result_shape, "output"),
+    "n_inputs": Keyword("auto", _p(check_count, "n_inputs", minimum=1, auto=True, what="the number of calls"), "run",
+                        acme_scalar("n_inputs", 1, auto=True)),
+    "write_worker_results": Keyword(True, _p(check_flag, "write_worker_results"), "output",
+                                    acme_flag("write_worker_results", show_value=True)),
+    "output_dir": Keyword(None, _output_dir, "output", acme_type("`output_dir` has to be either `None` or str")),
+    "n_workers": Keyword("auto", _p(check_count, "n_workers", minimum=1, auto=True, what="workers to start"), "cluster",
+                         acme_scalar("n_workers", 1, auto=True)),
+    "mem_per_worker": Keyword("auto", _p(check_size, "mem_per_worker"), "cluster",
+                              acme_type("Memory specification `mem_per_worker` has to be a string")),
+    "stop_client": Keyword("auto", _stop_client, "cluster", _acme_stop_client),
+    "verbose": Keyword(None, _p(_optional_flag, "verbose"), "log",
+                       acme_type("`verbose` has to be `True`, `False` or `None`")),
+    "logfile": Keyword(None, _logfile, "log", _acme_logfile),
+    "result_shape": Keyword(None, _result_shape, "output"),  # ACME's lines: core.stacking
     "result_dtype": Keyword("float", lambda value: value, "output"),
-    "single_file": Keyword(False, _p(check_flag, "single_file"), "output"),
-    "write_pickle": Keyword(False, _p(check_flag, "write_pickle"), "output"),
-    "dryrun": Keyword(False, _p(check_flag, "dryrun"), "run"),
-    "setup_interactive": Keyword(True, _p(check_flag, "setup_interactive"), "cluster"),
-    "cleanup_threshold_days": Keyword(None, _days, "output"),
-    "partition": Keyword("auto", _partition, "cluster"),
-    "setup_timeout": Keyword(60, _p(check_seconds, "setup_timeout"), "cluster"),
+    "single_file": Keyword(False, _p(check_flag, "single_file"), "output", acme_flag("single_file")),
+    "write_pickle": Keyword(False, _p(check_flag, "write_pickle"), "output", acme_flag("write_pickle")),
+    "dryrun": Keyword(False, _p(check_flag, "dryrun"), "run", acme_flag("dryrun")),
+    "setup_interactive": Keyword(True, _p(check_flag, "setup_interactive"), "cluster", acme_flag("setup_interactive")),
+    "cleanup_threshold_days": Keyword(None, _days, "output"),  # ACME does not check it
+    "partition": Keyword("auto", _partition, "cluster",
+                         acme_type("`partition` has to be 'auto' or a valid SLURM partition name")),
+    "setup_timeout": Keyword(60, _p(check_seconds, "setup_timeout"), "cluster", acme_scalar("setup_timeout", 0)),
+    # acme_like's own keywords: ACME has no text for them.
+    "client": Keyword(None, _client, "cluster"),
     "batch_size": Keyword("auto", _p(check_count, "batch_size", minimum=1, auto=True, what="calls per task"), "run"),
     "rerun": Keyword("missing", _p(check_choice, "rerun", choices=RERUN_CHOICES, meaning='"missing": calls without a valid result of the same code; "keep-stale": also keep results of other code; "all": every call'), "run"),
     "retries": Keyword(0, _p(check_count, "retries", minimum=0, what="extra attempts of a call that raises"), "run"),
@@ -270,10 +302,11 @@ def _output_spec(
     cleanup_threshold_days: float | None,
 ) -> OutputSpec:
     if write_pickle and single_file:
-        raise InputError(
+        raise InputError(prefix_acme_line(
+            "Pickling of results does not support single output file creation.",
             "write_pickle=True cannot be combined with single_file=True: pickles are one file per "
-            "call. Choose one of them (single_file stores values HDF5 cannot hold as pickled bytes)."
-        )
+            "call. Choose one of them (single_file stores values HDF5 cannot hold as pickled bytes).",
+        ))
     stack = parse_stack(result_shape, result_dtype, in_memory=not write_worker_results)
     if stack is None and result_dtype != CHECKS["result_dtype"].default:
         _warn(f"result_dtype={result_dtype!r} has no effect without result_shape: return values are stored "

@@ -1,6 +1,6 @@
 """Decide, once, how the arguments of ``ParallelMap`` become calls of ``func``.
 
-``plan_calls`` binds the arguments to ``func``'s signature, decides per argument
+``plan_calls`` binds the arguments to ``func``'s signature (``core.binding``), decides per argument
 whether it is split across calls or passed whole to every call, and counts the
 calls. The result, a frozen :class:`CallPlan`, yields each call's arguments.
 This module knows nothing of files or dask.
@@ -8,7 +8,6 @@ This module knows nothing of files or dask.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
@@ -16,20 +15,14 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import AcmeLikeWarning, InputError, InputTypeError
+from .binding import RNG, TASK_ID, Slot, bind_arguments
 from .caller import user_stacklevel
-from .checks import check_count
+from .checks import prefix_acme_line
 from .units import format_size
 from .values import measure_bytes, summarize
 
-#: The parameter name through which ``func`` asks for its 0-based call index (ACME's name).
-TASK_ID = "taskID"
 #: Calls above which a run warns that it is too finely cut.
 MANY_CALLS = 10**6
-#: The parameter name through which ``func`` asks for its own random generator.
-RNG = "rng"
-
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-_BY_NAME = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +89,6 @@ class CallPlan:
         return self.template.assemble(index, self.call_values(index))
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    name: str
-    value: Any
-    default: Any
-    keyword: str | None  # None: positional
-
-
 def plan_calls(
     func: Callable[..., Any],
     args: Sequence[Any],
@@ -117,13 +102,14 @@ def plan_calls(
     their length is the number of calls; everything else goes whole to every call.
     """
     if not callable(func):
-        raise InputTypeError(
+        raise InputTypeError(prefix_acme_line(
+            f"first input has to be a callable function, not {type(func)}",
             f"ParallelMap's first argument must be the function to call, got "
-            f"{type(func).__name__} {summarize(func)}. Pass the function first: ParallelMap(func, *args, **kwargs)."
-        )
+            f"{type(func).__name__} {summarize(func)}. Pass the function first: ParallelMap(func, *args, **kwargs).",
+        ))
     wanted = _check_n_inputs(n_inputs)
     name = function_name(func)
-    slots, task_id, rng = _bind(func, name, args, kwargs)
+    slots, task_id, rng = bind_arguments(func, name, args, kwargs)
     lengths = {slot.name: _split_length(slot) for slot in slots}
     candidates = {key: length for key, length in lengths.items() if length is not None}
     n_calls = _count_calls(name, candidates, wanted, slots)
@@ -191,66 +177,9 @@ def function_name(func: Callable[..., Any]) -> str:
 
 
 def _check_n_inputs(n_inputs: Any) -> int | str:
-    return check_count("n_inputs", n_inputs, 1, auto=True, what="the number of calls")
+    from .options import CHECKS  # the one checker of the keyword (options does not import plan)
 
-
-def _bind(
-    func: Callable[..., Any], name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
-) -> tuple[list[_Slot], bool, bool]:
-    try:
-        signature = inspect.signature(func)
-    except (TypeError, ValueError):
-        # Builtins without a signature: take the arguments as given.
-        slots = [_Slot(f"argument {i}", value, inspect.Parameter.empty, None) for i, value in enumerate(args)]
-        slots += [_Slot(key, value, inspect.Parameter.empty, key) for key, value in kwargs.items()]
-        return slots, False, False
-
-    params = signature.parameters
-    task_id = TASK_ID in params and params[TASK_ID].kind is not inspect.Parameter.POSITIONAL_ONLY
-    # Parameters after taskID are passed by name, so the injected index cannot collide with them.
-    after_task_id = set(list(params)[list(params).index(TASK_ID) + 1 :]) if task_id else set()
-    # A generator is injected only when func has an ``rng`` parameter the user gave no value for.
-    rng = RNG in params and RNG not in kwargs and params[RNG].kind in _BY_NAME
-    injected = {TASK_ID} if task_id else set()
-    if rng:
-        injected.add(RNG)
-        after_task_id |= set(list(params)[list(params).index(RNG) + 1 :])
-    if injected:
-        kwargs = {key: value for key, value in kwargs.items() if key != TASK_ID}
-        signature = signature.replace(parameters=[p for p in params.values() if p.name not in injected])
-    try:
-        bound = signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        raise InputError(
-            f"{name} cannot be called with the arguments given to ParallelMap: {exc}. "
-            f"{name} takes ({_describe_parameters(signature)}); pass one value, or one list "
-            f"of per-call values, for each parameter without a default."
-        ) from None
-
-    slots: list[_Slot] = []
-    gap = False
-    for param in signature.parameters.values():
-        gap = gap or param.name in after_task_id
-        if param.name not in bound.arguments:
-            gap = gap or param.kind in _POSITIONAL
-            continue
-        value = bound.arguments[param.name]
-        if param.kind is inspect.Parameter.VAR_POSITIONAL:
-            slots += [_Slot(f"{param.name}[{i}]", item, inspect.Parameter.empty, None) for i, item in enumerate(value)]
-        elif param.kind is inspect.Parameter.VAR_KEYWORD:
-            slots += [_Slot(key, item, inspect.Parameter.empty, key) for key, item in value.items()]
-        elif param.kind is inspect.Parameter.POSITIONAL_ONLY or (
-            param.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and not gap
-        ):
-            slots.append(_Slot(param.name, value, param.default, None))
-        else:
-            slots.append(_Slot(param.name, value, param.default, param.name))
-    return slots, task_id, rng
-
-
-def _describe_parameters(signature: inspect.Signature) -> str:
-    text = str(signature)
-    return text[1:-1] if text.startswith("(") else text
+    return CHECKS["n_inputs"](n_inputs)
 
 
 def _length(value: Any) -> int | None:
@@ -262,7 +191,7 @@ def _length(value: Any) -> int | None:
     return None
 
 
-def _split_length(slot: _Slot) -> int | None:
+def _split_length(slot: Slot) -> int | None:
     length = _length(slot.value)
     if length is None:
         return None
@@ -278,30 +207,43 @@ def _column(value: Any) -> Sequence[Any]:
     return value
 
 
-def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str, slots: Sequence[_Slot] = ()) -> int:
-    if wanted != "auto":
-        return int(wanted)
+def _count_calls(name: str, candidates: Mapping[str, int], wanted: int | str, slots: Sequence[Slot] = ()) -> int:
     lengths = sorted(set(candidates.values()))
+    if wanted != "auto":
+        # ACME's rule: some argument has n_inputs elements, or none has more than one (repeat the call).
+        if lengths and wanted not in lengths and lengths != [1]:
+            listed = ", ".join(f"{key} has {length} element{'s' if length != 1 else ''}" for key, length in candidates.items())
+            options = " or ".join(f"n_inputs={length}" for length in lengths if length != 1)
+            raise InputError(prefix_acme_line(
+                f"No object has required length of {wanted} matching `n_inputs`.",
+                f"n_inputs={wanted}, but no argument of {name} has {wanted} elements: {listed}. Pass {options} "
+                f"to split the arguments of that length, or bind what every call gets whole with "
+                f"functools.partial to call {name} {wanted} times with it.",
+            ))
+        return int(wanted)
+    automatic = "automatic input distribution failed: found {} objects containing {} to {} elements. Please specify `n_inputs` manually."
     if not lengths:
         labelled = "".join(
             f"; {slot.name} is {_labelled_kind(slot.value)}, which ACME passes whole: pass {slot.name}.tolist() to split it"
             for slot in slots
             if _labelled_kind(slot.value) is not None
         )
-        raise InputError(
-            f"automatic input distribution failed: no argument of {name} is a list, tuple, "
+        raise InputError(prefix_acme_line(
+            automatic.format(0, 0, 0),
+            f"no argument of {name} is a list, tuple, "
             f"range or 1-D array to split across calls. Pass n_inputs=N to call {name} N times "
             f"with the same arguments, or pass one of them as a list of per-call values"
-            f"{labelled}."
-        )
+            f"{labelled}.",
+        ))
     if len(lengths) > 1:
         listed = ", ".join(f"{key} has {length} elements" for key, length in candidates.items())
         options = " or ".join(f"n_inputs={length}" for length in lengths)
-        raise InputError(
-            f"automatic input distribution failed: {listed}. Pass {options} to split the "
+        raise InputError(prefix_acme_line(
+            automatic.format(len(candidates), lengths[0], lengths[-1]),
+            f"{listed}. Pass {options} to split the "
             f"arguments of that length and give the others whole to every call, or bind "
-            f"values shared by every call with functools.partial."
-        )
+            f"values shared by every call with functools.partial.",
+        ))
     if lengths[0] == 0:
         empty = ", ".join(candidates)
         raise InputError(
@@ -322,7 +264,7 @@ def _labelled_kind(value: Any) -> str | None:
     return None
 
 
-def _warn_labelled(name: str, slots: Sequence[_Slot], n_calls: int, split: Sequence[_Slot]) -> None:
+def _warn_labelled(name: str, slots: Sequence[Slot], n_calls: int, split: Sequence[Slot]) -> None:
     """ACME passes a pandas or xarray object whole; say so when its length suggests splitting."""
     for slot in slots:
         kind = _labelled_kind(slot.value)
@@ -352,3 +294,14 @@ def _warn_large(arg_bytes: Mapping[str, int], limit: int) -> None:
                 AcmeLikeWarning,
                 stacklevel=user_stacklevel(),
             )
+
+
+def log_plan(plan: CallPlan, log: Any, logfile: Any = None) -> None:
+    """Say on ``log`` what is split and what is passed whole (and where the log file is)."""
+    split = ", ".join(plan.split_names) or "none (the same call repeated)"
+    shared = ", ".join(plan.shared_names) or "none"
+    log.debug("Split across calls: %s; passed whole to every call: %s", split, shared)
+    if not plan.split_names:
+        log.info("No argument has %d elements: all %d calls get the same arguments", plan.n_calls, plan.n_calls)
+    if logfile is not None:
+        log.debug("Log file: %s", logfile)

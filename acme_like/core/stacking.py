@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, InputTypeError
+from .checks import prefix_acme_line
 
 
 class ShapeMismatch(ValueError):
@@ -142,47 +143,64 @@ def parse_stack(result_shape: Any, result_dtype: Any, in_memory: bool) -> StackS
     if result_shape is None:
         return None
     if not isinstance(result_shape, (tuple, list)):
-        raise InputTypeError(
+        raise InputTypeError(prefix_acme_line(
+            f"`result_shape` has to be either `None` or tuple, not {type(result_shape)}",
             f"result_shape must be None or a tuple such as (None, 3), got {type(result_shape).__name__} {result_shape!r}. "
-            f"Pass a tuple: result_shape=(None, 3) stacks calls that each return 3 values."
-        )
+            f"Pass a tuple: result_shape=(None, 3) stacks calls that each return 3 values.",
+        ))
     declared = tuple(result_shape)
     nones = [i for i, d in enumerate(declared) if d is None]
     if len(nones) != 1:
-        raise InputError(
+        raise InputError(prefix_acme_line(
+            "`result_shape` must contain exactly one `None` entry",
             f"result_shape must contain exactly one None (the axis along which calls are stacked), "
             f"got {declared!r} with {len(nones)}. Pass e.g. result_shape=(None, 3): one None, then the shape "
-            f"of one call's value."
-        )
+            f"of one call's value.",
+        ))
     for d in declared:
         if d is None:
             continue
         if isinstance(d, bool) or not isinstance(d, numbers.Real):
-            raise InputError(f"result_shape must hold only None, non-negative integers and np.inf, got {d!r} in {declared!r}. {_FIX}")
+            raise InputError(prefix_acme_line(
+                "`result_shape` must only contain numerical values",
+                f"result_shape must hold only None, non-negative integers and np.inf, got {d!r} in {declared!r}. {_FIX}",
+            ))
         if not math.isinf(d) and (math.isnan(d) or d < 0 or int(d) != d):
-            raise InputError(f"result_shape must hold only None, non-negative integers and np.inf, got {d!r} in {declared!r}. {_FIX}")
+            raise InputError(prefix_acme_line(
+                "`result_shape` must only contain non-negative integers",
+                f"result_shape must hold only None, non-negative integers and np.inf, got {d!r} in {declared!r}. {_FIX}",
+            ))
     infs = [i for i, d in enumerate(declared) if d is not None and math.isinf(d)]
     if any(declared[i] < 0 for i in infs):
-        raise InputError(f"result_shape may use np.inf (unlimited), not -np.inf, got {declared!r}. {_FIX}")
+        raise InputError(prefix_acme_line(
+            "`result_shape` must only contain non-negative integers",
+            f"result_shape may use np.inf (unlimited), not -np.inf, got {declared!r}. {_FIX}",
+        ))
     if len(infs) > 1:
-        raise InputError(f"result_shape may have at most one unlimited axis (np.inf), got {declared!r}. Pass the sizes of the other axes.")
+        raise InputError(prefix_acme_line(
+            "cannot use more than one `np.inf` in `result_shape`",
+            f"result_shape may have at most one unlimited axis (np.inf), got {declared!r}. Pass the sizes of the other axes.",
+        ))
     if infs and in_memory:
-        raise InputError(
+        raise InputError(prefix_acme_line(
+            "using `np.inf` in `result_shape` is only valid if `write_worker_results` is `True`",
             "result_shape with np.inf (an unlimited axis) needs results on disk: pass "
-            "write_worker_results=True, or give that axis its size."
-        )
+            "write_worker_results=True, or give that axis its size.",
+        ))
     if not isinstance(result_dtype, str):
-        raise InputTypeError(
+        raise InputTypeError(prefix_acme_line(
+            f"`result_dtype` has to be a string, not {type(result_dtype)}",  # ACME shows the shape's type (a bug)
             f'result_dtype must be a NumPy dtype name such as "float32", got {type(result_dtype).__name__} {result_dtype!r}. '
-            f"Pass its name: result_dtype={_dtype_name(result_dtype)!r}."
-        )
+            f"Pass its name: result_dtype={_dtype_name(result_dtype)!r}.",
+        ))
     try:
         dtype = np.dtype(result_dtype)
-    except TypeError:
-        raise InputError(
-            f'result_dtype must be a NumPy dtype name such as "float32", got {result_dtype!r}. Pass e.g. '
-            f'result_dtype="float64", "int32" or "complex64".'
-        ) from None
+    except TypeError as exc:
+        raise InputTypeError(prefix_acme_line(
+            "`result_dtype` has to be a valid NumPy datatype specification. Original error message below:",
+            f'{exc}\nresult_dtype must be a NumPy dtype name such as "float32", got {result_dtype!r}. Pass e.g. '
+            f'result_dtype="float64", "int32" or "complex64".',
+        )) from None
     if dtype.kind not in "biufc":
         raise InputError(
             f"result_dtype must be a numeric or boolean dtype to stack results, got {result_dtype!r} ({dtype}). "

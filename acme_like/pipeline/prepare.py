@@ -9,7 +9,9 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from ..core.binding import keyword_parameters
 from ..core.options import Options, resolve_options
+from ..core.routing import route_own_keywords
 from ..core.plan import CallPlan, function_name, plan_calls
 from ..storage.layout import OutputLayout
 from ..storage.results import RunResult
@@ -55,6 +57,10 @@ def prepare_stage(stage: "Stage", pipeline: "Pipeline", items_of: Callable[["Sta
     args = [substitute(f"args[{i}]", a) for i, a in enumerate(stage.args)]
     kwargs = {k: substitute(k, v) for k, v in stage.kwargs.items()}
     keywords = dict(stage.keywords)
+    chosen = keywords.pop("acme_like_options", None)
+    # As in ParallelMap: a keyword of acme_like's own that the stage's function names goes to the function.
+    keywords, for_func = route_own_keywords(keywords, set(keywords), keyword_parameters(stage.func), stage.name, chosen)
+    kwargs = {**for_func, **kwargs}
     n_inputs = keywords.pop("n_inputs", "auto")
     if gathered_only and n_inputs == "auto" and not any(f != "gathered" for f in forms.values()):
         n_inputs = 1 if not _has_split_candidate(args, kwargs) else "auto"

@@ -193,6 +193,10 @@ class OutputLayout:
                 f"are never overwritten. Pass another output_dir, or move them away first."
             )
 
+    def rerun_hint(self) -> str:
+        """The one line that resumes a run in this directory (for runs acme_like named)."""
+        return f'Results so far are in {self.run_dir}; to resume, run again with output_dir="{self.run_dir}".'
+
     def create(self) -> None:
         """Create the run directory, its ``.acme_like`` folder and, unless pickles go into the
         run directory itself (``write_pickle`` in ACME's layout), the payload directory."""

@@ -164,11 +164,6 @@ def test_the_walkthrough_stacks_results_into_one_dataset(tmp_path):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drop-in: acme_like's own keyword `seed` (also `retries`, `rerun`, `batch_size`, "
-    "`worker_retries`, `client`) captures a keyword meant for func: the documented seed=range(n) fails",
-)
 def test_the_walkthrough_collects_in_memory_debugs_and_seeds_calls(tmp_path):
     out = run_script(
         tmp_path,

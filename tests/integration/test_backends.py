@@ -89,8 +89,9 @@ def test_arguments_are_split_or_broadcast_as_inferred(backend):
     _, values = backend.run(funcs.total, [vector, vector * 2], offset=[1, 2], write_worker_results=False)
     assert values == [11.0, 22.0]
 
-    _, values = backend.run(funcs.total, vector, offset=7, n_inputs=3, write_worker_results=False)
-    assert values == [17.0, 17.0, 17.0]
+    # ACME's rule: with n_inputs, the arguments of another length (vector: 5) go whole to every call
+    _, values = backend.run(funcs.total, vector, offset=[7, 8, 9], n_inputs=3, write_worker_results=False)
+    assert values == [17.0, 18.0, 19.0]
 
 
 def test_varargs_and_extra_keywords_reach_the_function(backend):

@@ -187,7 +187,7 @@ def test_the_modern_layout_keeps_the_container_and_the_pickles_in_the_payload_di
         ({"result_shape": (None, np.inf, math.inf)}, ValueError, r"at most one unlimited axis"),
         ({"result_shape": (None, np.inf), "write_worker_results": False}, ValueError, r"np.inf .* needs results on disk"),
         ({"result_shape": (None,), "result_dtype": 3}, TypeError, r'result_dtype must be a NumPy dtype name such as "float32", got int 3'),
-        ({"result_shape": (None,), "result_dtype": "floaty"}, ValueError, r"got 'floaty'"),
+        ({"result_shape": (None,), "result_dtype": "floaty"}, TypeError, r"got 'floaty'"),  # ACME's type
         ({"result_shape": (None,), "result_dtype": "U4"}, ValueError, r"numeric or boolean dtype"),
         ({"single_file": True, "write_pickle": True}, ValueError, r"write_pickle=True cannot be combined with single_file=True"),
         ({"single_file": "yes"}, TypeError, r"single_file must be True or False, got str 'yes'"),

@@ -60,7 +60,9 @@ def test_different_lengths_name_each_argument_and_the_fix():
     with pytest.raises(InputError) as caught:
         plan_calls(f, ([2, 4, 6, 8], np.ones(3)), {})
     message = str(caught.value)
-    assert message.startswith("automatic input distribution failed: x has 4 elements, y has 3 elements.")
+    acme_line, ours = message.split("\n", 1)
+    assert acme_line == "automatic input distribution failed: found 2 objects containing 3 to 4 elements. Please specify `n_inputs` manually."
+    assert ours.startswith("x has 4 elements, y has 3 elements.")
     assert "Pass n_inputs=3 or n_inputs=4" in message
     assert isinstance(caught.value, ValueError)
 

@@ -94,7 +94,7 @@ def _keyword_defaults(func, leave_out=()):
 def test_parallel_maps_signature_lists_exactly_the_checked_keywords_with_their_defaults():
     from acme_like.core.options import CHECKS
 
-    signature = _keyword_defaults(ParallelMap, leave_out=("func",))
+    signature = _keyword_defaults(ParallelMap, leave_out=("func", "acme_like_options"))
     assert signature == {name: keyword.default for name, keyword in CHECKS.items()}
 
 
@@ -139,3 +139,60 @@ def test_options_are_grouped_by_who_reads_them():
     options = resolve_options(n_workers=3, mem_per_worker="2GB", retries=1, verbose=False, cleanup_threshold_days=2)
     assert (options.cluster.n_workers, options.cluster.mem_per_worker) == (3, 2 * 10**9)
     assert (options.run.retries, options.log.verbose, options.output.cleanup_threshold_days) == (1, False, 2.0)
+
+
+# -- acme_like's own keywords never capture one meant for func (ACME passes it to func) ----------
+
+
+def seeded(x, seed):
+    return x + seed
+
+
+def retried(x, retries=5, **kw):
+    return retries
+
+
+def test_a_keyword_funcs_signature_names_goes_to_func_with_one_warning_at_the_users_line():
+    with pytest.warns(UserWarning, match=r"seed went to seeded, whose signature names it .*acme_like_options=\{'seed': \.\.\.\}") as caught:
+        pmap = ParallelMap(seeded, [1, 2, 3], seed=[10, 20, 30], write_worker_results=False)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert pmap.compute(debug=True) == [11, 22, 33]
+    assert pmap.options.run.seed is None  # acme_like's own option is not set by it
+
+
+def test_acme_like_options_sets_acme_likes_own_option_anyway_without_a_warning(recwarn):
+    pmap = ParallelMap(seeded, [1, 2], seed=[10, 20], acme_like_options={"seed": 7, "retries": 2}, write_worker_results=False)
+    assert (pmap.options.run.seed, pmap.options.run.retries) == (7, 2)
+    assert pmap.compute(debug=True) == [11, 22]
+    assert not [w for w in recwarn if "went to" in str(w.message)]
+
+
+def test_a_default_of_func_is_kept_when_the_keyword_is_not_written():
+    pmap = ParallelMap(retried, [1, 2], write_worker_results=False)
+    assert pmap.compute(debug=True) == [5, 5]
+    with pytest.warns(UserWarning, match=r"retries went to retried"):
+        pmap = ParallelMap(retried, [1, 2], retries=0, write_worker_results=False)
+    assert pmap.compute(debug=True) == [0, 0] and pmap.options.run.retries == 0
+
+
+def test_a_keyword_only_var_keywords_take_stays_acme_likes():
+    pmap = ParallelMap(funcs.square_kw, [1, 2], seed=3, retries=1, write_worker_results=False)
+    assert (pmap.options.run.seed, pmap.options.run.retries) == (3, 1)
+
+
+@pytest.mark.parametrize(
+    "options, error, match",
+    [
+        ([("seed", 1)], TypeError, r"acme_like_options must be a dict of acme_like's own keywords, got list"),
+        ({"n_workers": 2}, ValueError, r"acme_like_options takes only acme_like's own keywords .* got \['n_workers'\]\. Pass n_workers=\.\.\. to ParallelMap directly"),
+        ({"seed": "x"}, TypeError, r"seed must be None or an integer >= 0, got str 'x'"),
+    ],
+)
+def test_bad_acme_like_options(options, error, match):
+    with pytest.raises(error, match=match):
+        make(acme_like_options=options)
+
+
+def test_an_option_given_twice_is_refused():
+    with pytest.raises(ValueError, match=r"seed is given twice, as seed=\.\.\. and in acme_like_options\. Pass it once\."):
+        make(seed=1, acme_like_options={"seed": 2})
