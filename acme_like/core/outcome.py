@@ -32,6 +32,7 @@ class PayloadRef:
     stack_row: int = 0  # its row in that shard; for "container", its index in that container
     stack_nbytes: int = 0  # the shard's size and checksum as written
     stack_crc32: int = 0
+    mtime_ns: int = 0  # the file's modification time as recorded, when known (0: not known)
 
 
 @dataclass(frozen=True, slots=True)

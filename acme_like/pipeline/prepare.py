@@ -87,7 +87,8 @@ def stage_items(stage: "Stage", prepared: PreparedStage, result: RunResult) -> t
             for element, value in enumerate(values):
                 items.append(UpstreamItem(stage.name, outcome.index, element=element if stage.fan_out else None, value=value))
             continue
-        token = _token(payload.path)
+        # A reused result's size and mtime are in its record; a new one's are read here.
+        token = (payload.nbytes, payload.mtime_ns) if payload.mtime_ns else _token(payload.path)
         count = payload.n_values if stage.fan_out else 1
         for element in range(count):
             items.append(

@@ -52,15 +52,16 @@ def measure_one_call(prepared: PreparedStage) -> tuple[float, float]:
     return estimate.seconds_per_call, float(estimate.peak_bytes_per_call)
 
 
-def _resume(prepared: PreparedStage) -> ResumePlan:
-    """What the stage's stored records say: which calls are done, stale, damaged or missing."""
+def _resume(prepared: PreparedStage, rerun: str | None = None) -> ResumePlan:
+    """What the stage's stored records say: which calls are done, stale, damaged or missing
+    (by the stage's own ``rerun``, unless given)."""
     from ..execution.run import hash_file_content
 
     assert prepared.layout is not None
     options = prepared.options
     ids = call_identities(prepared.plan, options.run.version, hash_file_content())
     return plan_resume(
-        prepared.layout, ids, run_signature(prepared.func_name, options.output), "missing",
+        prepared.layout, ids, run_signature(prepared.func_name, options.output), rerun or options.run.rerun,
         options.run.seed, options.output.single_file, legacy_digests=lambda: legacy_call_digests(prepared.plan),
     )
 
@@ -74,7 +75,7 @@ def verify_stage(prepared: PreparedStage) -> RunResult:
             f"has nothing stored to use when switched off. Switch it on, or let it write its results."
         )
     output = prepared.options.output
-    resume = _resume(prepared)
+    resume = _resume(prepared, "keep-stale" if prepared.options.run.rerun == "keep-stale" else "missing")
     if resume.todo:
         shown = ", ".join(map(str, resume.todo[:10])) + (f" and {len(resume.todo) - 10} more" if len(resume.todo) > 10 else "")
         raise PipelineError(
@@ -87,6 +88,11 @@ def verify_stage(prepared: PreparedStage) -> RunResult:
     container = str(layout.container_path) if layout.container_path.exists() else None
     returned: Any = [container] if output.single_file else [o.payload.path if o.payload else None for o in outcomes]
     return RunResult(prepared.func_name, outcomes, layout, container, None, returned, output.stack is not None)
+
+
+def resume_of(prepared: PreparedStage) -> ResumePlan | None:
+    """The stage's resume plan, or None for a stage that keeps its results in memory."""
+    return None if prepared.layout is None else _resume(prepared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +121,12 @@ class StagePreview:
         return head + (f"; {why}" if why else "")
 
 
-def preview_stage(stage: "Stage", pipeline: "Pipeline", active: bool, rerun_items: dict[str, set[int]]) -> StagePreview:
-    """Preview one stage from what is stored now, given which upstream items will be remade."""
+def preview_stage(
+    stage: "Stage", pipeline: "Pipeline", active: bool, rerun_items: dict[str, set[int]],
+    stored: dict[str, tuple[UpstreamItem, ...]],
+) -> StagePreview:
+    """Preview one stage from what is stored now, given which upstream items will be remade;
+    the stage's stored items go into ``stored`` for the stages after it."""
     pending = any(s.name not in rerun_items for s in stage.upstream)
     if pending:  # pragma: no cover - stages are previewed in order
         return StagePreview(stage.name, active, None, {}, 0, "an upstream stage was not previewed")
@@ -125,7 +135,7 @@ def preview_stage(stage: "Stage", pipeline: "Pipeline", active: bool, rerun_item
         return StagePreview(stage.name, active, None, {"upstream reruns": ()}, 0,
                             f"its items come from {unknown[0]!r}, which fans out and must run first: its item count is known after that")
     try:
-        prepared = prepare_stage(stage, pipeline, items_of=lambda upstream: _stored_items(upstream, pipeline))
+        prepared = prepare_stage(stage, pipeline, items_of=lambda upstream: _items_of(upstream, stored))
     except PipelineError as exc:
         return StagePreview(stage.name, active, None, {}, 0, str(exc))
     n_calls = prepared.plan.n_calls
@@ -134,6 +144,7 @@ def preview_stage(stage: "Stage", pipeline: "Pipeline", active: bool, rerun_item
     if layout is None:
         return StagePreview(stage.name, active, n_calls, {"results in memory (never stored)": tuple(range(n_calls))}, 0)
     resume = _resume(prepared)
+    stored[stage.name] = _stored_items(stage, prepared, resume)
     failed = {i for i, line in resume.lines.items() if line.get("status") == "failed"}
     remade = set(upstream_rerun)
     reasons: dict[str, tuple[int, ...]] = {
@@ -152,26 +163,36 @@ def preview_stage(stage: "Stage", pipeline: "Pipeline", active: bool, rerun_item
     return StagePreview(stage.name, active, n_calls, reasons, n_calls - len(rerun), problem)
 
 
-def _stored_items(upstream: "Stage", pipeline: "Pipeline") -> tuple[UpstreamItem, ...]:
-    """The upstream stage's items as stored now (a missing one stands as a placeholder)."""
+def _items_of(upstream: "Stage", stored: dict[str, tuple[UpstreamItem, ...]]) -> tuple[UpstreamItem, ...]:
+    if upstream.name not in stored:
+        raise PipelineError(f"stage {upstream.name!r} keeps its results in memory: the stages after it can be previewed only after it runs")
+    return stored[upstream.name]
+
+
+def _stored_items(stage: "Stage", prepared: PreparedStage, resume: ResumePlan) -> tuple[UpstreamItem, ...]:
+    """The stage's items as stored now (a call still to run stands as a failed placeholder)."""
+    from ..core.outcome import CallFailure, TaskOutcome
     from .prepare import stage_items
 
-    prepared = prepare_stage(upstream, pipeline, items_of=lambda s: _stored_items(s, pipeline))
-    layout = prepared.layout
-    if layout is None:
-        raise PipelineError(f"stage {upstream.name!r} keeps its results in memory: the stages after it can be previewed only after it runs")
-    n_calls = prepared.plan.n_calls
-    resume = _resume(prepared)
-    outcomes = []
-    from ..core.outcome import CallFailure, TaskOutcome
+    outcomes = [
+        resume.done[index] if index in resume.done
+        else TaskOutcome(index, "failed", failure=CallFailure(index, "exception", "NotYetRun", "", "", ""))
+        for index in range(prepared.plan.n_calls)
+    ]
+    result = RunResult(prepared.func_name, tuple(outcomes), prepared.layout, None, None, None, False)
+    return stage_items(stage, prepared, result)
 
-    for index in range(n_calls):
-        if index in resume.done:
-            outcomes.append(resume.done[index])
-        else:
-            outcomes.append(TaskOutcome(index, "failed", failure=CallFailure(index, "exception", "NotYetRun", "", "", "")))
-    result = RunResult(prepared.func_name, tuple(outcomes), layout, None, None, None, False)
-    return stage_items(upstream, prepared, result)
+
+def stored_result(prepared: PreparedStage, resume: ResumePlan) -> RunResult | None:
+    """The stage's result as stored, when nothing is left to run and nothing needs writing; else None."""
+    layout = prepared.layout
+    output = prepared.options.output
+    if layout is None or resume.todo or resume.moves or (output.mode == "hdf5" and not layout.container_path.exists()):
+        return None
+    outcomes = tuple(resume.done[i] for i in range(prepared.plan.n_calls))
+    container = str(layout.container_path) if layout.container_path.exists() else None
+    returned: Any = [container] if output.single_file else [o.payload.path if o.payload else None for o in outcomes]
+    return RunResult(prepared.func_name, outcomes, layout, container, None, returned, output.stack is not None)
 
 
 def _reads_remade(prepared: PreparedStage, index: int, rerun_items: dict[str, set[int]]) -> bool:

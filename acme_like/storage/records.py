@@ -122,6 +122,11 @@ def journal_line(layout: OutputLayout, outcome: TaskOutcome, key: str, code: str
                 stack_nbytes=ref.stack_nbytes,
                 stack_crc32=ref.stack_crc32,
             )
+        if ref.fmt != "container":
+            try:  # with the size, what tells an unchanged payload without reading it (see resume)
+                line["mtime_ns"] = os.stat(ref.path).st_mtime_ns
+            except OSError:
+                pass
     if outcome.failure is not None:
         line.update(kind=outcome.failure.kind, exception=outcome.failure.exc_type, message=outcome.failure.message)
     return line
