@@ -261,7 +261,7 @@ def test_a_call_that_kills_its_worker_fails_alone(tmp_path, how, kind, told, bat
     assert error.failed_indices == [5], str(error)
     assert error.failures[0].kind == kind
     assert told in error.failures[0].message
-    assert str(error).startswith(f"1 of 16 calls of misbehave failed; first failure: call 5 (x=5) lost its worker ({kind})")
+    assert str(error).splitlines()[1].startswith(f"1 of 16 calls of misbehave failed; first failure: call 5 (x=5) lost its worker ({kind})")
     assert [read_payload(p) if p else None for p in error.results] == [None if i == 5 else float(i * i) for i in range(16)]
     report = json.loads(Path(error.failures_path).read_text())
     assert [(f["index"], f["kind"]) for f in report["failures"]] == [(5, kind)]

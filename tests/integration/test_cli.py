@@ -159,7 +159,7 @@ def test_ctrl_c_exits_130_and_the_same_command_computes_only_the_missing_calls(t
 
     status = json.loads(cli(tmp_path, "status", "out", "--json").stdout)
     done = status["done"]
-    assert 3 <= done < 30
+    assert 1 <= done < 30  # payloads on disk may run ahead of the journal; those are adopted below
     before = len((tmp_path / "calls.txt").read_text().splitlines())
     again = cli(tmp_path, *args)
     assert again.returncode == 0, again.stderr
