@@ -112,14 +112,20 @@ class Pipeline:
         self.stages.append(stage)
         return stage
 
-    def dry_run(self, active: Mapping[str, bool] | None = None) -> list[StagePreview]:
-        """Per stage: calls to run, calls reused, and why each reruns; runs nothing."""
+    def dry_run(self, active: Mapping[str, bool] | None = None, forecast: bool = False) -> list[StagePreview]:
+        """Per stage: calls to run, calls reused, and why each reruns; runs nothing on a cluster.
+
+        ``forecast=True`` also runs up to three of a stage's calls to run here, in this
+        process (nothing is kept), and forecasts the time and memory of all of them, for
+        each stage whose inputs are stored now.
+        """
         switches = self._switches(active)
         previews: list[StagePreview] = []
         rerun_items: dict[str, set[int]] = {}
         stored: dict[str, Any] = {}
+        workers = _forecast_workers(self.cluster) if forecast else 1
         for stage in self.stages:
-            preview = preview_stage(stage, self, switches[stage.name], rerun_items, stored)
+            preview = preview_stage(stage, self, switches[stage.name], rerun_items, stored, forecast, workers)
             rerun_items[stage.name] = set(preview.rerun_indices)
             previews.append(preview)
         return previews
@@ -134,9 +140,14 @@ class Pipeline:
         if not isinstance(dryrun, bool):
             raise InputTypeError(f"dryrun must be True or False, got {dryrun!r}.")
         if dryrun:
-            previews = self.dry_run(active)
+            previews = self.dry_run(active, forecast=True)
             for preview in previews:
                 logger.warning("%s", preview) if preview.problem else logger.info("%s", preview)
+            from ..prompt import ask_yes_no, interactive_terminal
+
+            if self.cluster.setup_interactive and interactive_terminal() and not any(p.problem for p in previews if not p.active):
+                if ask_yes_no("Run the pipeline now?", default=True):
+                    return self.run(active)
             return previews
         if not self.stages:
             raise PipelineError("the pipeline has no stage: add one with pipe.stage(name, func, inputs).")
@@ -206,6 +217,12 @@ def _split_keywords(name: str, kwargs: Mapping[str, Any]) -> tuple[dict[str, Any
         raise InputError(f"stage {name!r}: its results go to <workspace>/{name}/; output_dir cannot be given to a stage.")
     keywords = {k: v for k, v in kwargs.items() if k in accepted}
     return keywords, {k: v for k, v in kwargs.items() if k not in accepted}
+
+
+def _forecast_workers(cluster: Any) -> int:
+    from ..session import Session
+
+    return Session(cluster).forecast_workers(10**9)
 
 
 def _check_schemas(upstream: Stage, stage: Stage) -> None:

@@ -105,6 +105,7 @@ class StagePreview:
     reasons: dict[str, tuple[int, ...]]  # reason -> calls
     reused: int
     problem: str | None = None
+    forecast: str | None = None  # time and memory of the calls to run, from a sample run here
 
     @property
     def rerun_indices(self) -> tuple[int, ...]:
@@ -118,12 +119,12 @@ class StagePreview:
         if not self.active:
             head += " (switched off: stored results used)"
         why = "; ".join(f"{reason}: {len(calls):,} (calls {_shown(calls)})" for reason, calls in self.reasons.items() if calls)
-        return head + (f"; {why}" if why else "")
+        return head + (f"; {why}" if why else "") + (f"\n  forecast: {self.forecast}" if self.forecast else "")
 
 
 def preview_stage(
     stage: "Stage", pipeline: "Pipeline", active: bool, rerun_items: dict[str, set[int]],
-    stored: dict[str, tuple[UpstreamItem, ...]],
+    stored: dict[str, tuple[UpstreamItem, ...]], sample: bool = False, workers: int = 1,
 ) -> StagePreview:
     """Preview one stage from what is stored now, given which upstream items will be remade;
     the stage's stored items go into ``stored`` for the stages after it."""
@@ -160,7 +161,47 @@ def preview_stage(
     if not active and rerun:
         problem = (f"switched off, but {len(rerun)} of its {n_calls} stored results are missing or stale "
                    f"(calls {_shown(tuple(sorted(rerun)))}): switch it on to remake them")
-    return StagePreview(stage.name, active, n_calls, reasons, n_calls - len(rerun), problem)
+    forecast = None
+    if active and rerun and sample and not upstream_rerun:
+        forecast = _forecast(prepared, tuple(sorted(rerun)), workers)
+    return StagePreview(stage.name, active, n_calls, reasons, n_calls - len(rerun), problem, forecast)
+
+
+def _forecast(prepared: PreparedStage, to_run: tuple[int, ...], workers: int) -> str | None:
+    """Run up to three of the calls to run here (nothing kept) and scale to all of them."""
+    import random
+
+    from ..core.units import format_size
+    from ..execution.run import call_context
+    from ..execution.worker import run_call
+
+    chosen = sorted(random.Random(0).sample(to_run, min(3, len(to_run))))
+    context = call_context(prepared.func, prepared.plan, prepared.options, None, prepared.options.run.seed or 0)
+    seconds, peaks = [], []
+    for index in chosen:
+        measured = reset_peak_here()
+        outcome = run_call(context, index, prepared.plan.call_values(index), capture=True)
+        if not outcome.ok:
+            return f"a sampled call failed ({outcome.failure.headline() if outcome.failure else 'unknown'}): no forecast"
+        seconds.append(outcome.seconds)
+        peaks.append(read_peak_here() if measured else 0)
+    per_call = sum(seconds) / len(seconds)
+    total = per_call * len(to_run) / max(1, workers)
+    peak = f", peak memory about {format_size(max(peaks))} a call" if any(peaks) else ""
+    return (f"{len(to_run):,} calls x {per_call:.3g} s (sampled {len(chosen)} here) on {workers} workers: about "
+            f"{total:.3g} s{peak}")
+
+
+def reset_peak_here() -> bool:
+    from ..execution.placement import reset_peak
+
+    return reset_peak()
+
+
+def read_peak_here() -> int:
+    from ..execution.placement import read_peak
+
+    return int(read_peak() or 0)
 
 
 def _items_of(upstream: "Stage", stored: dict[str, tuple[UpstreamItem, ...]]) -> tuple[UpstreamItem, ...]:

@@ -179,3 +179,13 @@ def test_editing_stage_2_code_reruns_stage_2_only_and_a_docstring_edit_reruns_no
     pipe.run()
     assert counts("scale") == {"scale": 4}
     assert [float(read_payload(p)) for p in summed.results] == [v + 1 for v in first]
+
+
+def test_the_dry_run_forecasts_the_stages_whose_inputs_exist(files, threads_client):
+    pipe, scaled, widths = two_stages(files, threads_client)
+    first, second = pipe.dry_run(forecast=True)
+    assert first.forecast is not None and "4 calls x" in first.forecast and "on 2 workers" in first.forecast
+    assert second.forecast is None  # its inputs are remade first
+    assert "forecast: 4 calls x" in str(first)
+    assert not Path("workspace/scale/scale_payload").exists() or not any(Path("workspace/scale/scale_payload").iterdir())
+    assert pf.count("scale") == 3  # three sampled calls ran here; nothing was kept
