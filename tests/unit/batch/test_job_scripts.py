@@ -18,7 +18,7 @@ import yaml
 from acme_like.errors import ClusterError
 from acme_like.batch.setup import import_dask_jobqueue, job_script, plan_cluster
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parents[2] / "data"
 
 SINFO = "small*|up|4|22055\nlarge|up|4|22055\n"
 SCONTROL = (
