@@ -56,3 +56,11 @@ def test_the_daemon_is_one_view_that_delegates(tmp_path):
     pmap.daemon.cleanup()
     with pytest.raises(AttributeError):
         pmap.daemon.anything = 1  # __slots__, as ACME's daemon
+
+
+def test_acmes_max_arg_size_class_attribute_still_sets_the_limit_of_the_warning():
+    class Small(ParallelMap):  # how ACME's users lower ParallelMap._maxArgSize (MB)
+        _maxArgSize = 1
+
+    with pytest.warns(UserWarning, match=r"argument y is 2 MB, over the recommended limit of 1 MB"):
+        Small(shifted, [1, 2], np.zeros((500, 500)), write_worker_results=False)

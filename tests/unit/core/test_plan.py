@@ -155,11 +155,8 @@ def test_first_argument_must_be_callable():
 
 
 def test_large_arguments_are_named_in_a_warning():
-    class Small(ParallelMap):
-        _maxArgSize = 1  # MB
-
     with pytest.warns(UserWarning, match=r"argument y is 2 MB, over the recommended limit of 1 MB"):
-        Small(f, [1, 2], np.zeros((500, 500)), write_worker_results=False)
+        plan_calls(f, ([1, 2], np.zeros((500, 500))), {}, max_arg_bytes=10**6)
 
 
 def test_task_id_before_other_parameters_does_not_collide():

@@ -1,12 +1,10 @@
-"""The TaskError message lists failed calls; atomic writes leave nothing half-written."""
+"""The TaskError message lists failed calls and names what could not be written."""
 
 from __future__ import annotations
 
-import pytest
-
 from acme_like.core.outcome import FAILED, OK, CallFailure, TaskOutcome
 from acme_like.storage.failures import task_error
-from acme_like.storage.layout import OutputLayout, atomic_write
+from acme_like.storage.layout import OutputLayout
 from acme_like.storage.results import RunResult
 
 
@@ -36,15 +34,3 @@ def test_one_failure_is_not_listed_twice_and_write_errors_are_named():
     message = str(task_error(result_with(1, write_errors=["could not write the container /tmp/Some/Run/f.h5: No space"])))
     assert "Failed calls:" not in message
     assert "Could not write the container /tmp/Some/Run/f.h5: No space." in message
-
-
-def test_a_failed_atomic_write_leaves_no_partial_file(tmp_path):
-    target = tmp_path / "out.json"
-    with pytest.raises(OSError):
-        with atomic_write(target) as tmp:
-            tmp.write_text("half")
-            raise OSError(28, "No space left on device")
-    assert list(tmp_path.iterdir()) == []
-    with atomic_write(target) as tmp:
-        tmp.write_text("whole")
-    assert [p.name for p in tmp_path.iterdir()] == ["out.json"] and target.read_text() == "whole"
