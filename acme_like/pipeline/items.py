@@ -52,6 +52,10 @@ class UpstreamItem:
         where = f"item {self.index}" if self.element is None else f"item {self.index}.{self.element}"
         return f"{self.stage} {where}"
 
+    def __repr__(self) -> str:  # what call summaries, failure records and the report show
+        where = f"{self.index}" if self.element is None else f"{self.index}.{self.element}"
+        return f"<{self.stage}[{where}]{' failed' if self.failed else ''}>"
+
 
 @dataclass(frozen=True, slots=True)
 class Gathered:

@@ -177,6 +177,7 @@ class Pipeline:
                     failed[stage.name] = own + ([f"{skipped} calls not run because their upstream item failed"] if skipped else [])
         finally:
             session.release()
+        self._report()
         if failed:
             lines = [f"stage {name!r}: " + "; ".join(items[:10]) + (f"; and {len(items) - 10} more" if len(items) > 10 else "") for name, items in failed.items()]
             raise PipelineError(
@@ -185,6 +186,19 @@ class Pipeline:
                 failed,
             )
         return self.stages[-1].results
+
+    def _report(self) -> None:
+        """The pipeline's report, one section per stage (as for a ParallelMap: dask config acme_like.report)."""
+        from ..reporting import report_after_run
+        from .record import write_pipeline_record
+
+        try:
+            written = write_pipeline_record(self)
+        except OSError as exc:
+            logger.warning("The pipeline's record could not be written (%s); the stages' results are not affected.", exc)
+            return
+        if written is not None:
+            report_after_run(self.workspace, written[1], logger)
 
     def _switches(self, active: Mapping[str, bool] | None) -> dict[str, bool]:
         switches = {stage.name: True for stage in self.stages}

@@ -189,3 +189,19 @@ def test_the_dry_run_forecasts_the_stages_whose_inputs_exist(files, threads_clie
     assert "forecast: 4 calls x" in str(first)
     assert not Path("workspace/scale/scale_payload").exists() or not any(Path("workspace/scale/scale_payload").iterdir())
     assert pf.count("scale") == 3  # three sampled calls ran here; nothing was kept
+
+
+def test_a_pipeline_run_reports_one_section_per_stage(files, threads_client):
+    import html
+
+    import dask
+
+    with dask.config.set({"acme_like.report": "always"}):
+        pipe, scaled, widths = two_stages(files, threads_client)
+        pipe.run()
+    page = Path("workspace/.acme_like/report.html")
+    assert page.is_file()
+    text = html.unescape(page.read_text())
+    assert "scale" in text and "width" in text
+    rows = Path("workspace/.acme_like/calls.csv").read_text().splitlines()
+    assert len(rows) == 1 + 8 and sum(",scale," in row for row in rows) == 4 and sum(",width," in row for row in rows) == 4
