@@ -12,6 +12,8 @@ import statistics
 import time
 import tracemalloc
 from dataclasses import dataclass
+
+from ..core.units import format_seconds
 from typing import Any, Callable, Mapping, Sequence
 
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -110,15 +112,3 @@ def format_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n} B"  # pragma: no cover
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1000:.1f} ms"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"

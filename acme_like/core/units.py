@@ -69,3 +69,20 @@ def format_size(n_bytes: float, floor: bool = False) -> str:
                 value = math.floor(value / step) * step
             return f"{value:.3g} {unit}"
     return f"{int(n_bytes)} B"
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``0.0123`` -> ``'12 ms'``, ``75`` -> ``'1 min 15 s'``, ``7300`` -> ``'2 h 1 min'``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms" if seconds >= 0.001 else f"{seconds * 1e6:.0f} µs"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{hours // 24} d {hours % 24} h"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.plan import CallPlan
-from ..core.units import format_size
+from ..core.units import format_seconds, format_size
 from ..core.values import measure_bytes
 from .worker import CallContext, run_call
 
@@ -47,10 +47,10 @@ class Estimate:
         sample = ", ".join(str(i) for i in self.sample_indices)
         lines = [
             f"Dry run of {self.func_name}: {len(self.sample_indices)} of {self.n_calls} calls run here (calls {sample}).",
-            f"  per call: {_seconds(self.seconds_per_call)} on average ({_seconds(self.max_seconds_per_call)} at most), "
+            f"  per call: {format_seconds(self.seconds_per_call)} on average ({format_seconds(self.max_seconds_per_call)} at most), "
             f"peak memory {format_size(self.peak_bytes_per_call)}, output {format_size(self.output_bytes_per_call)}",
             f"  forecast for all {self.n_calls} calls on {self.n_workers} workers: about "
-            f"{_seconds(self.wall_seconds)} of computing",
+            f"{format_seconds(self.wall_seconds)} of computing",
         ]
         if self.n_files:
             lines.append(f"  on disk: about {format_size(self.disk_bytes)} in {self.n_files} files")
@@ -113,13 +113,3 @@ def estimate_run(
         n_files=plan.n_calls * files_per_call + fixed_files if on_disk else 0,
         memory_bytes=0.0 if on_disk else plan.n_calls * mean_bytes,
     )
-
-
-def _seconds(value: float) -> str:
-    if value < 1:
-        return f"{value * 1000:.1f} ms"
-    if value < 120:
-        return f"{value:.1f} s"
-    if value < 7200:
-        return f"{value / 60:.1f} min"
-    return f"{value / 3600:.1f} h"

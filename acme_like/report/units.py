@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import time
 
+from ..core.units import format_seconds  # noqa: F401  (the one time format, also the room's)
+
 
 def format_bytes(n_bytes: float | None) -> str:
     """``1536`` -> ``'1.5 KiB'``; unknown (``None`` or nan) -> ``'–'``."""
@@ -24,23 +26,6 @@ def byte_scale(max_bytes: float) -> tuple[float, str]:
         if max_bytes < 1024 ** (power + 1) or unit == "TiB":
             return 1024.0 ** power, unit
     raise AssertionError("unreachable")
-
-
-def format_seconds(seconds: float | None) -> str:
-    """``0.0123`` -> ``'12 ms'``, ``75`` -> ``'1 min 15 s'``, ``7300`` -> ``'2 h 1 min'``."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms" if seconds >= 0.001 else f"{seconds * 1e6:.0f} µs"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min"
-    return f"{hours // 24} d {hours % 24} h"
 
 
 def format_time(unix_s: float | None) -> str:
