@@ -33,7 +33,8 @@ from .placement import placement, read_peak, reset_peak
 from .progress import Progress
 from ..core.batching import TARGET_TASK_SECONDS, choose_batch_size, first_chunks, split, split_evenly
 from .sharing import forget, share_large_arrays
-from .worker import BudgetedBatch, CallContext, run_call, run_calls, run_calls_within
+from ..core.packed import CallBatch
+from .worker import BudgetedBatch, CallContext, run_call, run_calls_within
 
 logger = logging.getLogger(__name__)
 
@@ -208,16 +209,13 @@ class _Run:
         if not chunks:
             return []
         shared = self.book.shared()
-        specs = [tuple((i, self.plan.call_values(i)) for i in chunk) for chunk in chunks]
+        specs = [CallBatch(tuple((i, self.plan.call_values(i)) for i in chunk)) for chunk in chunks]
         keys = self.book.keys(chunks, solo=alone)
-        if self.budget_s is None:
-            futures = self.client.map(run_calls, [shared] * len(specs), specs, key=keys, pure=False)
-        else:
-            # Twice the target: a task sized from the measured time runs to its end.
-            budget = self.budget_s * (2 if self._timed_n else 1)
-            futures = self.client.map(
-                run_calls_within, [shared] * len(specs), specs, [budget] * len(specs), key=keys, pure=False
-            )
+        # Twice the target once calls are timed: a task sized from the measured time runs to its end.
+        budget = None if self.budget_s is None else self.budget_s * (2 if self._timed_n else 1)
+        futures = self.client.map(
+            run_calls_within, [shared] * len(specs), specs, [budget] * len(specs), key=keys, pure=False
+        )
         self.futures.extend(futures)
         return futures
 
@@ -242,7 +240,7 @@ class _Run:
         future.release()
         if isinstance(result, BudgetedBatch):
             self.unstarted.extend(result.unstarted)
-            result = result.outcomes
+            result = result.outcomes.unpack()
         if isinstance(result, list):
             for outcome in result:
                 if outcome.ok:

@@ -24,6 +24,7 @@ from ..core.plan import CallTemplate
 from ..storage.layout import OutputLayout
 from ..errors import PayloadError
 from ..core.outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
+from ..core.packed import CallBatch, PackedOutcomes
 from ..storage.forms import NotStorable
 from ..storage.payload import return_values, value_forms, write_payload
 from ..storage.shards import write_row_payload, write_shard
@@ -68,7 +69,7 @@ class BudgetedBatch:
     """What a task with a time budget returns: the outcomes of the calls it ran, in order,
     and the indices of the calls it did not start (the parent sends them again)."""
 
-    outcomes: list[TaskOutcome]
+    outcomes: PackedOutcomes
     unstarted: tuple[int, ...]
 
 
@@ -81,10 +82,12 @@ def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutco
     return _run_batch(context, calls, None)[0]
 
 
-def run_calls_within(context: CallContext, calls: Sequence[CallSpec], budget_s: float) -> BudgetedBatch:
-    """Run calls of a batch in order until ``budget_s`` seconds are spent (at least one call)."""
+def run_calls_within(context: CallContext, batch: CallBatch, budget_s: float | None) -> BudgetedBatch:
+    """Run the calls of a batch in order until ``budget_s`` seconds are spent (at least one
+    call; all of them with None); their outcomes travel back packed."""
+    calls = batch.calls
     outcomes, n_started = _run_batch(context, calls, budget_s)
-    return BudgetedBatch(outcomes, tuple(index for index, _ in calls[n_started:]))
+    return BudgetedBatch(PackedOutcomes(outcomes), tuple(index for index, _ in calls[n_started:]))
 
 
 def _run_batch(context: CallContext, calls: Sequence[CallSpec], budget_s: float | None) -> tuple[list[TaskOutcome], int]:
