@@ -17,6 +17,10 @@ MAX_BATCH = 10_000
 #: Tasks per worker that carry all calls at first: one running, one queued behind it, so
 #: a worker never waits for the parent while the call time is being measured.
 FIRST_TASKS_PER_WORKER = 2
+#: Calls in one of those first tasks at most: enough to keep a worker busy for the parent's
+#: round trip when calls are tiny, few enough that the parent does not send most calls twice
+#: (the rest wait in the parent until the first tasks have measured the call time).
+MAX_FIRST_CHUNK = 20_000
 
 
 def choose_batch_size(seconds_per_call: float, n_remaining: int, n_workers: int) -> int:
@@ -35,6 +39,13 @@ def first_chunks(n_calls: int, n_workers: int) -> int:
     ones it did not start, which travel again in tasks sized from the time measured.
     """
     return min(n_calls, FIRST_TASKS_PER_WORKER * max(1, n_workers))
+
+
+def first_wave(indices: Sequence[int], n_workers: int) -> tuple[list[Sequence[int]], Sequence[int]]:
+    """The chunks of the first tasks, and the calls that wait until the call time is known."""
+    n_chunks = first_chunks(len(indices), n_workers)
+    n_first = min(len(indices), n_chunks * MAX_FIRST_CHUNK)
+    return split_evenly(indices[:n_first], n_chunks), indices[n_first:]
 
 
 def split_evenly(indices: Sequence[int], n_chunks: int) -> list[Sequence[int]]:

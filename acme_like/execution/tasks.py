@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import deque
 import time
 import uuid
 from typing import Any, Callable, Iterator, Sequence
@@ -31,7 +32,7 @@ from .book import TaskBook
 from .deaths import DeathLines, death_lines, new_deaths, tell_death, worker_pid
 from .placement import placement, read_peak, reset_peak
 from .progress import Progress
-from ..core.batching import TARGET_TASK_SECONDS, choose_batch_size, first_chunks, split, split_evenly
+from ..core.batching import TARGET_TASK_SECONDS, choose_batch_size, first_wave, split
 from .sharing import forget, share_large_arrays
 from ..core.packed import CallBatch
 from .worker import BudgetedBatch, CallContext, run_call, run_calls_within
@@ -47,6 +48,8 @@ GATHER_INTERVAL_S = 0.2
 #: How often the wait for more finished tasks looks again: the last task's result is
 #: fetched at most this late (a few hundred cheap looks per second in the parent).
 POLL_S = 0.002
+#: Tasks submitted and not finished, per worker, at most; the others wait in the parent.
+TASKS_IN_FLIGHT_PER_WORKER = 8
 
 #: Seconds to wait for a worker when the shared context must be sent again (dask's
 #: nanny restarts a dead worker within seconds; a batch system may take longer).
@@ -128,22 +131,31 @@ def _run_tasks(
     book = TaskBook(prefix, lost_retries, lambda: _scatter(client, context))
     auto = batch_size == "auto"
     run = _Run(client, context, plan, book, progress, record, started, TARGET_TASK_SECONDS if auto else None)
-    pending = list(indices)
+    max_in_flight = TASKS_IN_FLIGHT_PER_WORKER * max(1, n_workers)
     if auto:  # no probe round trip: the first tasks measure the call time themselves
-        futures = run.submit(split_evenly(pending, first_chunks(len(pending), n_workers)))
+        chunks, waiting = first_wave(indices, n_workers)
+        futures = run.submit(chunks)
+        if waiting:
+            run.unstarted.append(waiting)
     else:
-        futures = run.submit(list(split(pending, int(batch_size))))
+        run.queued.extend(split(indices, int(batch_size)))
+        futures = run.submit([run.queued.popleft() for _ in range(min(max_in_flight, len(run.queued)))])
     completed = as_completed(futures, loop=client.loop)
     try:
         with run.deaths:
             for finished in _gathered(client, completed):
                 for future, result in finished:
                     run.settle(future, result)
-                if run.unstarted:  # handed back by tasks that spent their budget: sized by the time measured
+                # Calls waiting, or handed back, once some call has ended: sized by the time measured.
+                if run.unstarted and (run.outcomes or not book.in_flight):
                     unstarted, run.unstarted = run.unstarted, []
-                    size = choose_batch_size(run.seconds_per_call(), len(unstarted), n_workers)
-                    logger.debug("%d calls per task for the %d calls not started yet", size, len(unstarted))
-                    completed.update(run.submit(list(split(unstarted, size))))
+                    n_unstarted = sum(len(calls) for calls in unstarted)
+                    size = choose_batch_size(run.seconds_per_call(), n_unstarted, n_workers)
+                    logger.debug("%d calls per task for the %d calls not started yet", size, n_unstarted)
+                    run.queued.extend(chunk for calls in unstarted for chunk in split(calls, size))
+                # Only so many tasks at once: the scheduler holds the arguments of each task it knows.
+                room = min(max_in_flight - book.in_flight, len(run.queued))
+                completed.update(run.submit([run.queued.popleft() for _ in range(max(0, room))]))
                 completed.update(run.submit(book.take_again()) + run.next_alone())
     except Exception as exc:  # dask gave up (no workers came back, a lost connection): what is done is kept
         logger.error("The run stopped early: %s: %s", type(exc).__name__, exc, exc_info=True)
@@ -199,7 +211,8 @@ class _Run:
         self.progress, self.record, self.started, self.budget_s = progress, record, started, budget_s
         self.outcomes: dict[int, TaskOutcome] = {}
         self.futures: list[Any] = []
-        self.unstarted: list[int] = []  # calls handed back by tasks that spent their time budget
+        self.unstarted: list[Sequence[int]] = []  # calls not sized yet: waiting, or handed back by tasks that spent their budget
+        self.queued: deque[Sequence[int]] = deque()  # chunks sized, not submitted yet
         self._timed_s, self._timed_n = 0.0, 0
         self._alone_since = started
         self._ended_seen: dict[int, str] = {}  # worker processes seen ended before the call running alone
@@ -239,7 +252,8 @@ class _Run:
         calls, alone = self.book.take(future.key)
         future.release()
         if isinstance(result, BudgetedBatch):
-            self.unstarted.extend(result.unstarted)
+            if result.unstarted:
+                self.unstarted.append(result.unstarted)
             result = result.outcomes.unpack()
         if isinstance(result, list):
             for outcome in result:
