@@ -41,10 +41,12 @@ def first_chunks(n_calls: int, n_workers: int) -> int:
     return min(n_calls, FIRST_TASKS_PER_WORKER * max(1, n_workers))
 
 
-def first_wave(indices: Sequence[int], n_workers: int) -> tuple[list[Sequence[int]], Sequence[int]]:
+def first_wave(
+    indices: Sequence[int], n_workers: int, max_chunk: int = MAX_FIRST_CHUNK
+) -> tuple[list[Sequence[int]], Sequence[int]]:
     """The chunks of the first tasks, and the calls that wait until the call time is known."""
     n_chunks = first_chunks(len(indices), n_workers)
-    n_first = min(len(indices), n_chunks * MAX_FIRST_CHUNK)
+    n_first = min(len(indices), n_chunks * min(max_chunk, MAX_FIRST_CHUNK))
     return split_evenly(indices[:n_first], n_chunks), indices[n_first:]
 
 

@@ -32,7 +32,8 @@ from .book import TaskBook
 from .deaths import DeathLines, death_lines, new_deaths, tell_death, worker_pid
 from .placement import placement, read_peak, reset_peak
 from .progress import Progress
-from ..core.batching import TARGET_TASK_SECONDS, choose_batch_size, first_wave, split
+from ..core.batching import MAX_BATCH, TARGET_TASK_SECONDS, choose_batch_size, first_wave, split
+from ..storage.shards import MAX_SHARD_CALLS
 from .sharing import forget, share_large_arrays
 from ..core.packed import CallBatch
 from .worker import BudgetedBatch, CallContext, run_call, run_calls_within
@@ -132,8 +133,9 @@ def _run_tasks(
     auto = batch_size == "auto"
     run = _Run(client, context, plan, book, progress, record, started, TARGET_TASK_SECONDS if auto else None)
     max_in_flight = TASKS_IN_FLIGHT_PER_WORKER * max(1, n_workers)
+    max_calls = MAX_SHARD_CALLS if context.sharded else MAX_BATCH  # a batch's stacked values go into one shard
     if auto:  # no probe round trip: the first tasks measure the call time themselves
-        chunks, waiting = first_wave(indices, n_workers)
+        chunks, waiting = first_wave(indices, n_workers, max_calls)
         futures = run.submit(chunks)
         if waiting:
             run.unstarted.append(waiting)
@@ -150,7 +152,7 @@ def _run_tasks(
                 if run.unstarted and (run.outcomes or not book.in_flight):
                     unstarted, run.unstarted = run.unstarted, []
                     n_unstarted = sum(len(calls) for calls in unstarted)
-                    size = choose_batch_size(run.seconds_per_call(), n_unstarted, n_workers)
+                    size = min(choose_batch_size(run.seconds_per_call(), n_unstarted, n_workers), max_calls)
                     logger.debug("%d calls per task for the %d calls not started yet", size, n_unstarted)
                     run.queued.extend(chunk for calls in unstarted for chunk in split(calls, size))
                 # Only so many tasks at once: the scheduler holds the arguments of each task it knows.

@@ -49,6 +49,7 @@ def test_batch_size_carries_work_but_keeps_the_load_balanced(seconds, remaining,
     assert first_chunks(3, 2) == 3 and first_chunks(100, 2) == 4
     chunks, waiting = first_wave(range(100_000), 2)
     assert [len(c) for c in chunks] == [20_000] * 4 and waiting == range(80_000, 100_000)
+    assert [len(c) for c in first_wave(range(100_000), 2, 4096)[0]] == [4096] * 4
     assert [len(c) for c in split_evenly(range(10), 4)] == [3, 3, 2, 2]
 
 
