@@ -1,8 +1,9 @@
 """Execute the planned calls: sequentially in this process, or as tasks on a dask client.
 
 ``run_on_client`` sends the shared context to the workers once (scattered,
-unhashed, so reused clients never confuse two runs' data), submits all tasks in
-one ``client.map`` with explicit unique keys, follows completion events for the
+unhashed, so reused clients never confuse two runs' data), submits tasks with
+explicit unique keys, at most ``TASKS_IN_FLIGHT_PER_WORKER`` per worker at once
+(with ``batch_size="auto"`` sized from the time the first ones measured), follows completion events for the
 progress bar, and returns one outcome per call in call order. When a worker
 dies, the task book (``book.py``) has the calls of its task run again one by one,
 alone, so only a call that kills its worker fails. On KeyboardInterrupt it cancels
