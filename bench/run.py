@@ -66,6 +66,12 @@ WORKLOADS = {
         "competitors": ["acme_like-stacked-e2e", "acme_like-mem-e2e", "joblib-mem-e2e", "ppe-mem-e2e"],
         "params": ({}, {}),
     },
+    "tiny-1m": {
+        "what": "tiny calls, N=1,000,000, end to end: pool or cluster start and stop included",
+        "n": (1_000_000, 20_000), "repeats": (1, 1),
+        "competitors": ["acme_like-stacked-e2e", "acme_like-mem-e2e", "joblib-mem-e2e"],
+        "params": ({}, {}),
+    },
     "array": {
         "what": "calls returning a 1,000-element float64 array, N=1,000",
         "n": (1000, 200), "repeats": (2, 1),
@@ -313,6 +319,8 @@ def evaluate_targets(result: dict) -> list[dict]:
         add("mem_vs_esi_acme", "5,000 tiny calls in memory: throughput >= 20x esi-acme's", "tiny-5k", v, 20, "higher")
         v, r = ratio("tiny-5k", "acme_like-mem", "ppe-mem")
         add("mem_vs_ppe", "5,000 tiny calls in memory: time <= 2x ProcessPoolExecutor's", "tiny-5k", v, 2, "lower")
+        v, r = ratio("tiny-5k", "acme_like-mem", "joblib-mem")
+        add("mem_vs_joblib", "5,000 tiny calls in memory: time <= 2x joblib's", "tiny-5k", v, 2, "lower")
     if "tiny-100k" in w:
         med = w["tiny-100k"]["medians"]
         for name in ("acme_like-stacked-e2e", "acme_like-mem-e2e"):
@@ -321,6 +329,21 @@ def evaluate_targets(result: dict) -> list[dict]:
                 "tiny-100k", m.get("seconds"), 60, "lower_strict")
             add(f"100k_{name}_parent_mb", f"{w['tiny-100k']['n']:,} tiny calls end to end ({name}): parent peak MB < 500",
                 "tiny-100k", m.get("parent_peak_mb"), 500, "lower_strict")
+        v, r = ratio("tiny-100k", "acme_like-mem-e2e", "joblib-mem-e2e")
+        add("100k_mem_vs_joblib", f"{w['tiny-100k']['n']:,} tiny calls in memory end to end: time <= 2x joblib's",
+            "tiny-100k", v, 2, "lower")
+    if "tiny-1m" in w:
+        med = w["tiny-1m"]["medians"]
+        for name in ("acme_like-stacked-e2e", "acme_like-mem-e2e"):
+            m = med.get(name, {})
+            add(f"1m_{name}_seconds", f"{w['tiny-1m']['n']:,} tiny calls end to end ({name}): seconds < 20",
+                "tiny-1m", m.get("seconds"), 20, "lower_strict")
+            add(f"1m_{name}_parent_mb", f"{w['tiny-1m']['n']:,} tiny calls end to end ({name}): parent peak MB < 512",
+                "tiny-1m", m.get("parent_peak_mb"), 512, "lower_strict")
+            small = w.get("tiny-100k", {}).get("medians", {}).get(name, {}).get("parent_peak_mb")
+            if small and m.get("parent_peak_mb"):
+                add(f"1m_{name}_parent_growth", f"{name}: parent peak growth from tiny-100k to tiny-1m < 3x",
+                    "tiny-1m", m["parent_peak_mb"] / small, 3, "lower_strict")
     if "cpu" in w:
         for name in ("acme_like-hdf5", "acme_like-mem"):
             v, r = ratio("cpu", "sequential-mem", name, 1.0 / N_WORKERS)
@@ -415,7 +438,9 @@ def ratio_pairs(key: str, competitors: list[str]) -> list[tuple[str, str, str, f
             if f"esi-acme-{mode}" in have and f"acme_like-{mode}" in have:
                 pairs.append((f"esi-acme-{mode} / acme_like-{mode} (speed-up)", f"esi-acme-{mode}", f"acme_like-{mode}", 1.0))
         for top, bottom in (("acme_like-hdf5", "dask-hdf5"), ("acme_like-mem", "dask-mem"), ("acme_like-mem", "ppe-mem"),
-                            ("acme_like-mem", "joblib-mem"), ("acme_like-hdf5", "ppe-hdf5")):
+                            ("acme_like-mem", "joblib-mem"), ("acme_like-hdf5", "ppe-hdf5"),
+                            ("acme_like-mem-e2e", "joblib-mem-e2e"), ("acme_like-mem-e2e", "ppe-mem-e2e"),
+                            ("acme_like-stacked-e2e", "joblib-mem-e2e")):
             if top in have and bottom in have:
                 pairs.append((f"{top} / {bottom}", top, bottom, 1.0))
         if "floor-1proc" in have and "acme_like-hdf5" in have:

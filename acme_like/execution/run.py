@@ -136,7 +136,9 @@ def _run_locked(
     workers: list[dict[str, Any]] = []
     try:
         new = _execute(context, plan, func_name, options, todo, connect, _recorder(journal, table), log, workers, label)
-        new = {index: _with_source(outcome, func) for index, outcome in new.items()}
+        for index, outcome in new.items():  # in place: no second dict with an entry per call
+            if outcome.failure is not None:
+                new[index] = _with_source(outcome, func)
         outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
         moved = None if journal is None else journal.record  # payloads that move up (ACME's pickles) are journaled again
         problems = [p for p in [journal.problem() if journal is not None else None] if p]

@@ -1,8 +1,9 @@
 """Execute the planned calls: sequentially in this process, or as tasks on a dask client.
 
 ``run_on_client`` sends the shared context to the workers once (scattered,
-unhashed, so reused clients never confuse two runs' data), submits all tasks in
-one ``client.map`` with explicit unique keys, follows completion events for the
+unhashed, so reused clients never confuse two runs' data), submits tasks with
+explicit unique keys, at most ``TASKS_IN_FLIGHT_PER_WORKER`` per worker at once
+(with ``batch_size="auto"`` sized from the time the first ones measured), follows completion events for the
 progress bar, and returns one outcome per call in call order. When a worker
 dies, the task book (``book.py``) has the calls of its task run again one by one,
 alone, so only a call that kills its worker fails. On KeyboardInterrupt it cancels
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import deque
 import time
 import uuid
 from typing import Any, Callable, Iterator, Sequence
@@ -31,9 +33,11 @@ from .book import TaskBook
 from .deaths import DeathLines, death_lines, new_deaths, tell_death, worker_pid
 from .placement import placement, read_peak, reset_peak
 from .progress import Progress
-from ..core.batching import choose_batch_size, probe_count, split
+from ..core.batching import MAX_BATCH, TARGET_TASK_SECONDS, choose_batch_size, first_wave, split
+from ..storage.shards import MAX_SHARD_CALLS
 from .sharing import forget, share_large_arrays
-from .worker import CallContext, run_call, run_calls
+from ..core.packed import CallBatch
+from .worker import BudgetedBatch, CallContext, run_call, run_calls_within
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,11 @@ logger = logging.getLogger(__name__)
 #: dies with its worker: at 1 s a call exhausting memory took the results of its
 #: neighbours with it in half the runs of tests/faults, at 0.2 s in none.
 GATHER_INTERVAL_S = 0.2
+#: How often the wait for more finished tasks looks again: the last task's result is
+#: fetched at most this late (a few hundred cheap looks per second in the parent).
+POLL_S = 0.002
+#: Tasks submitted and not finished, per worker, at most; the others wait in the parent.
+TASKS_IN_FLIGHT_PER_WORKER = 8
 
 #: Seconds to wait for a worker when the shared context must be sent again (dask's
 #: nanny restarts a dead worker within seconds; a batch system may take longer).
@@ -85,8 +94,9 @@ def run_on_client(
 ) -> list[TaskOutcome]:
     """Run the calls ``indices`` as tasks on ``client``; return their outcomes in that order.
 
-    With ``batch_size="auto"`` a few single-call tasks measure the call time first; the
-    rest then travel in batches that carry about 0.2 s of work each, submitted at once.
+    With ``batch_size="auto"`` the calls travel at first in two tasks per worker, each
+    running its calls for about 0.2 s and handing back the ones it did not start; those
+    travel again in tasks sized from the call time measured, about 0.2 s of work each.
     The calls of a task whose worker died run again one by one, each alone once nothing
     else runs; one that takes its worker down alone more than ``lost_retries`` times fails
     ("crash" or "memory"), one that had written its payload is adopted. ``record``
@@ -121,27 +131,34 @@ def _run_tasks(
 ) -> list[TaskOutcome]:
     started = time.time()
     book = TaskBook(prefix, lost_retries, lambda: _scatter(client, context))
-    run = _Run(client, context, plan, book, progress, record, started)
-    pending = list(indices)
-    if batch_size == "auto":
-        n_probe = probe_count(len(pending), n_workers)
-        futures = run.submit([[i] for i in pending[:n_probe]])
-        pending = pending[n_probe:]
+    auto = batch_size == "auto"
+    run = _Run(client, context, plan, book, progress, record, started, TARGET_TASK_SECONDS if auto else None)
+    max_in_flight = TASKS_IN_FLIGHT_PER_WORKER * max(1, n_workers)
+    max_calls = MAX_SHARD_CALLS if context.sharded else MAX_BATCH  # a batch's stacked values go into one shard
+    if auto:  # no probe round trip: the first tasks measure the call time themselves
+        chunks, waiting = first_wave(indices, n_workers, max_calls)
+        futures = run.submit(chunks)
+        if waiting:
+            run.unstarted.append(waiting)
     else:
-        futures, pending = run.submit(list(split(pending, int(batch_size)))), []
+        run.queued.extend(split(indices, int(batch_size)))
+        futures = run.submit([run.queued.popleft() for _ in range(min(max_in_flight, len(run.queued)))])
     completed = as_completed(futures, loop=client.loop)
     try:
         with run.deaths:
-            for finished in _gathered(client, completed, lambda: bool(pending)):
+            for finished in _gathered(client, completed):
                 for future, result in finished:
                     run.settle(future, result)
-                if pending:  # the probes have measured the call time: batch the rest
-                    timed = [o.seconds for o in run.outcomes.values() if o.ok]
-                    mean = sum(timed) / len(timed) if timed else 0.0
-                    size = choose_batch_size(mean, len(pending), n_workers)
-                    logger.debug("%.2g s per call: %d calls per task for the remaining %d calls", mean, size, len(pending))
-                    completed.update(run.submit(list(split(pending, size))))
-                    pending = []
+                # Calls waiting, or handed back, once some call has ended: sized by the time measured.
+                if run.unstarted and (run.outcomes or not book.in_flight):
+                    unstarted, run.unstarted = run.unstarted, []
+                    n_unstarted = sum(len(calls) for calls in unstarted)
+                    size = min(choose_batch_size(run.seconds_per_call(), n_unstarted, n_workers), max_calls)
+                    logger.debug("%d calls per task for the %d calls not started yet", size, n_unstarted)
+                    run.queued.extend(chunk for calls in unstarted for chunk in split(calls, size))
+                # Only so many tasks at once: the scheduler holds the arguments of each task it knows.
+                room = min(max_in_flight - book.in_flight, len(run.queued))
+                completed.update(run.submit([run.queued.popleft() for _ in range(max(0, room))]))
                 completed.update(run.submit(book.take_again()) + run.next_alone())
     except Exception as exc:  # dask gave up (no workers came back, a lost connection): what is done is kept
         logger.error("The run stopped early: %s: %s", type(exc).__name__, exc, exc_info=True)
@@ -155,22 +172,23 @@ def _run_tasks(
     return [run.outcomes[i] for i in indices]
 
 
-def _gathered(client: Client, completed: as_completed, submitting: Callable[[], bool]) -> Iterator[list[tuple[Any, Any]]]:
+def _gathered(client: Client, completed: as_completed) -> Iterator[list[tuple[Any, Any]]]:
     """Finished tasks with their results, fetched in one gather per group of finished tasks.
 
     Not one request each, and at most every GATHER_INTERVAL_S: on a local cluster the
     scheduler shares the cores with the workers, so each request would take time from
-    the calls. A task that failed comes with its exception.
+    the calls. A task that failed comes with its exception. The wait ends as soon as
+    every task has finished.
     """
     last_gather = 0.0
     for arrived in completed.batches():
         finished = list(arrived)
         wait_s = GATHER_INTERVAL_S - (time.monotonic() - last_gather)
-        if not submitting() and completed.count() and wait_s > 0:
+        if completed.count() and wait_s > 0:
             # Let more tasks finish, then fetch them together; stop waiting when all have.
             deadline = time.monotonic() + wait_s
             while completed.count() and time.monotonic() < deadline:
-                time.sleep(0.01)
+                time.sleep(POLL_S)
                 finished += completed.next_batch(block=False)
         last_gather = time.monotonic()
         ok = [f for f in finished if f.status == "finished"]
@@ -190,12 +208,15 @@ class _Run:
 
     def __init__(
         self, client: Client, context: CallContext, plan: CallPlan, book: TaskBook, progress: Progress,
-        record: Recorder, started: float,
+        record: Recorder, started: float, budget_s: float | None = None,
     ) -> None:
         self.client, self.context, self.plan, self.book = client, context, plan, book
-        self.progress, self.record, self.started = progress, record, started
+        self.progress, self.record, self.started, self.budget_s = progress, record, started, budget_s
         self.outcomes: dict[int, TaskOutcome] = {}
         self.futures: list[Any] = []
+        self.unstarted: list[Sequence[int]] = []  # calls not sized yet: waiting, or handed back by tasks that spent their budget
+        self.queued: deque[Sequence[int]] = deque()  # chunks sized, not submitted yet
+        self._timed_s, self._timed_n = 0.0, 0
         self._alone_since = started
         self._ended_seen: dict[int, str] = {}  # worker processes seen ended before the call running alone
         self.deaths = DeathLines()
@@ -204,11 +225,19 @@ class _Run:
         if not chunks:
             return []
         shared = self.book.shared()
-        specs = [tuple((i, self.plan.call_values(i)) for i in chunk) for chunk in chunks]
+        specs = [CallBatch(tuple((i, self.plan.call_values(i)) for i in chunk)) for chunk in chunks]
         keys = self.book.keys(chunks, solo=alone)
-        futures = self.client.map(run_calls, [shared] * len(specs), specs, key=keys, pure=False)
+        # Twice the target once calls are timed: a task sized from the measured time runs to its end.
+        budget = None if self.budget_s is None else self.budget_s * (2 if self._timed_n else 1)
+        futures = self.client.map(
+            run_calls_within, [shared] * len(specs), specs, [budget] * len(specs), key=keys, pure=False
+        )
         self.futures.extend(futures)
         return futures
+
+    def seconds_per_call(self) -> float:
+        """The mean time of the calls that succeeded so far."""
+        return self._timed_s / self._timed_n if self._timed_n else 0.0
 
     def next_alone(self) -> list[Any]:
         """Once nothing else runs: the next suspect alone (or its payload, if it wrote one)."""
@@ -225,7 +254,15 @@ class _Run:
     def settle(self, future: Any, result: Any) -> None:
         calls, alone = self.book.take(future.key)
         future.release()
+        if isinstance(result, BudgetedBatch):
+            if result.unstarted:
+                self.unstarted.append(result.unstarted)
+            result = result.outcomes.unpack()
         if isinstance(result, list):
+            for outcome in result:
+                if outcome.ok:
+                    self._timed_s += outcome.seconds
+                    self._timed_n += 1
             self._finish(result)
             return
         name = type(result).__name__

@@ -1,6 +1,6 @@
 """Run calls of the user's function where they execute (a worker, or this process in debug mode).
 
-:func:`run_calls` is the one function dask runs: it builds each call's
+:func:`run_calls` (or :func:`run_calls_within`, with a time budget) is what dask runs: it builds each call's
 arguments, calls ``func``, writes the payload to the path the layout names
 (or keeps the value), and returns one :class:`TaskOutcome` per call. A call's
 exception becomes a failure record; it never stops the calls that follow.
@@ -24,6 +24,7 @@ from ..core.plan import CallTemplate
 from ..storage.layout import OutputLayout
 from ..errors import PayloadError
 from ..core.outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
+from ..core.packed import CallBatch, PackedOutcomes
 from ..storage.forms import NotStorable
 from ..storage.payload import return_values, value_forms, write_payload
 from ..storage.shards import write_row_payload, write_shard
@@ -63,17 +64,57 @@ class CallContext:
         return (first, *values[1:]) if isinstance(result, tuple) else first
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetedBatch:
+    """What a task with a time budget returns: the outcomes of the calls it ran, in order,
+    and the indices of the calls it did not start (the parent sends them again)."""
+
+    outcomes: PackedOutcomes
+    unstarted: tuple[int, ...]
+
+
 def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutcome]:
     """Run a batch of calls; every call yields an outcome, failed or not.
 
     With stacked results on disk, the batch's first values go into one shard file (so a
     stacked dataset has one source per batch, not per call); other values stay per call.
     """
+    return _run_batch(context, calls, None)[0]
+
+
+def run_calls_within(context: CallContext, batch: CallBatch, budget_s: float | None) -> BudgetedBatch:
+    """Run the calls of a batch in order until ``budget_s`` seconds are spent (at least one
+    call; all of them with None); their outcomes travel back packed."""
+    calls = batch.calls
+    outcomes, n_started = _run_batch(context, calls, budget_s)
+    return BudgetedBatch(PackedOutcomes(outcomes), tuple(index for index, _ in calls[n_started:]))
+
+
+def _run_batch(context: CallContext, calls: Sequence[CallSpec], budget_s: float | None) -> tuple[list[TaskOutcome], int]:
     worker, host, alone = placement()
     measured = alone and reset_peak()
-    outcomes = [run_call(context, index, values, capture=True) for index, values in calls]
-    peak = read_peak() if measured else None  # one call: its own peak; a batch of tiny calls: the batch's
-    outcomes = [dataclasses.replace(o, peak_bytes=peak, worker=worker, host=host) for o in outcomes]
+    if budget_s is None:
+        outcomes = [run_call(context, index, values, capture=True) for index, values in calls]
+    else:
+        outcomes = []
+        deadline = time.perf_counter() + budget_s
+        for index, values in calls:
+            outcomes.append(run_call(context, index, values, capture=True))
+            if time.perf_counter() >= deadline:
+                break
+    return _placed(context, outcomes, worker, host, read_peak() if measured else None), len(outcomes)
+
+
+def _placed(context: CallContext, outcomes: list[TaskOutcome], worker: str, host: str, peak: int | None) -> list[TaskOutcome]:
+    """The batch's outcomes with where they ran, their payloads written or their values checked."""
+    # peak: one call's own peak; for a batch of tiny calls, the batch's
+    outcomes = [
+        TaskOutcome(
+            o.index, o.status, o.seconds, o.payload, o.value, o.failure, o.started_at, o.ended_at, peak, worker, host,
+            o.attempt,
+        )
+        for o in outcomes
+    ]
     if not context.sharded:
         return outcomes if context.layout is not None else [_travelling(o) for o in outcomes]
     return _write_shard(context, outcomes)
@@ -192,13 +233,15 @@ def run_call(context: CallContext, index: int, values: Sequence[Any], capture: b
     start = time.perf_counter()
     started_at = time.time()
     for attempt in range(context.retries + 1):
-        outcome = _attempt(context, index, values, capture or attempt < context.retries, start)
+        outcome = _attempt(context, index, values, capture or attempt < context.retries, start, started_at, attempt + 1)
         if outcome.ok or attempt == context.retries:
-            return dataclasses.replace(outcome, started_at=started_at, ended_at=time.time(), attempt=attempt + 1)
+            return outcome
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _attempt(context: CallContext, index: int, values: Sequence[Any], capture: bool, start: float) -> TaskOutcome:
+def _attempt(
+    context: CallContext, index: int, values: Sequence[Any], capture: bool, start: float, started_at: float, attempt: int
+) -> TaskOutcome:
     args, kwargs = context.template.assemble(index, values)
     args = [resolve(value) for value in args]
     kwargs = {key: resolve(value) for key, value in kwargs.items()}
@@ -237,8 +280,14 @@ def _attempt(context: CallContext, index: int, values: Sequence[Any], capture: b
             arguments=context.template.describe(index, values),
             exception=_portable(exc),
         )
-        return TaskOutcome(index=index, status=FAILED, seconds=time.perf_counter() - start, failure=failure)
-    return TaskOutcome(index=index, status=OK, seconds=time.perf_counter() - start, payload=payload, value=result)
+        return TaskOutcome(
+            index=index, status=FAILED, seconds=time.perf_counter() - start, failure=failure,
+            started_at=started_at, ended_at=time.time(), attempt=attempt,
+        )
+    # Built once, whole: dataclasses.replace costs more than a tiny call itself.
+    return TaskOutcome(
+        index, OK, time.perf_counter() - start, payload, result, None, started_at, time.time(), None, None, None, attempt
+    )
 
 
 def _portable(exc: BaseException) -> BaseException | None:

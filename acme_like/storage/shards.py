@@ -26,6 +26,11 @@ from .payload import RESULT_PREFIX, file_checksum, new_h5_file, write_forms
 STACKED = f"{RESULT_PREFIX}0"
 
 
+#: Calls in one shard at most: their indices are one HDF5 attribute, and an attribute
+#: holds at most 64 KB in the object header (8,000 int64 values and its own description).
+MAX_SHARD_CALLS = 4096
+
+
 def write_shard(path: Path, rows: np.ndarray, indices: Sequence[int]) -> tuple[int, int]:
     """Write a batch's stacked first values atomically; return the file's (size, CRC-32)."""
     try:

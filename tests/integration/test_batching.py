@@ -7,7 +7,7 @@ from distributed import get_task_stream
 
 import funcs
 from acme_like import ParallelMap, TaskError, read_payload
-from acme_like.core.batching import choose_batch_size, probe_count
+from acme_like.core.batching import choose_batch_size, first_chunks, first_wave, split_evenly
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,11 @@ def test_slow_calls_are_not_batched(processes_client):
 )
 def test_batch_size_carries_work_but_keeps_the_load_balanced(seconds, remaining, workers, size):
     assert choose_batch_size(seconds, remaining, workers) == size
-    assert probe_count(3, 2) == 3 and probe_count(100, 2) == 4
+    assert first_chunks(3, 2) == 3 and first_chunks(100, 2) == 4
+    chunks, waiting = first_wave(range(100_000), 2)
+    assert [len(c) for c in chunks] == [20_000] * 4 and waiting == range(80_000, 100_000)
+    assert [len(c) for c in first_wave(range(100_000), 2, 4096)[0]] == [4096] * 4
+    assert [len(c) for c in split_evenly(range(10), 4)] == [3, 3, 2, 2]
 
 
 def test_large_arrays_reach_local_workers_as_one_shared_mapping(processes_client):

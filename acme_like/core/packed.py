@@ -1,0 +1,101 @@
+"""A batch's calls and outcomes in compact forms for the trip to a worker and back.
+
+dask walks the arguments of every task it is given, looking for keys, and pickles each
+outcome as an object of its own; for a task of thousands of tiny calls both cost more
+than the calls. ``CallBatch`` is one opaque argument; ``PackedOutcomes`` holds a batch's
+outcomes as columns and gives back exactly the outcomes it was made from. Pure values:
+no files, no dask.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .outcome import FAILED, OK, TaskOutcome
+
+#: Kinds of numpy scalars that travel as one array (bool, ints, floats, complex).
+_ARRAY_KINDS = "biufc"
+
+
+class CallBatch:
+    """The ``(index, values)`` of a task's calls, as one argument dask does not look into."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self, calls: Sequence[tuple[int, tuple[Any, ...]]]) -> None:
+        self.calls = calls
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (CallBatch, (self.calls,))
+
+
+class PackedOutcomes:
+    """The outcomes of one batch as columns; :meth:`unpack` returns them, in order."""
+
+    __slots__ = ("_columns",)
+
+    def __init__(self, outcomes: Sequence[TaskOutcome]) -> None:
+        self._columns = _pack(outcomes)
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuilt, (self._columns,))
+
+    def unpack(self) -> list[TaskOutcome]:
+        """The outcomes as they were packed."""
+        index, ok, seconds, started, ended, attempt, values, payloads, failures, placed = self._columns
+        peak, worker, host = placed
+        n = len(index)
+        values = [None] * n if values is None else list(values)
+        payloads = [None] * n if payloads is None else payloads
+        rows = zip(index.tolist(), ok.tolist(), seconds.tolist(), started.tolist(), ended.tolist(), attempt.tolist(),
+                   values, payloads)
+        return [
+            TaskOutcome(i, OK if good else FAILED, s, p, v, failures.get(k), st, en, peak, worker, host, a)
+            for k, (i, good, s, st, en, a, v, p) in enumerate(rows)
+        ]
+
+
+def _rebuilt(columns: tuple[Any, ...]) -> PackedOutcomes:
+    packed = PackedOutcomes.__new__(PackedOutcomes)
+    packed._columns = columns
+    return packed
+
+
+def _pack(outcomes: Sequence[TaskOutcome]) -> tuple[Any, ...]:
+    first = outcomes[0] if outcomes else None
+    placed = (None, None, None) if first is None else (first.peak_bytes, first.worker, first.host)
+    if any((o.peak_bytes, o.worker, o.host) != placed for o in outcomes):
+        raise ValueError("the outcomes of one batch share their worker, host and peak memory")
+    index = np.fromiter((o.index for o in outcomes), dtype=np.int64, count=len(outcomes))
+    ok = np.fromiter((o.status == OK for o in outcomes), dtype=bool, count=len(outcomes))
+    seconds = np.fromiter((o.seconds for o in outcomes), dtype=np.float64, count=len(outcomes))
+    started = np.array([o.started_at for o in outcomes], dtype=object if _any_none(outcomes, "started_at") else np.float64)
+    ended = np.array([o.ended_at for o in outcomes], dtype=object if _any_none(outcomes, "ended_at") else np.float64)
+    attempt = np.fromiter((o.attempt for o in outcomes), dtype=np.int64, count=len(outcomes))
+    payloads = [o.payload for o in outcomes]
+    failures = {k: o.failure for k, o in enumerate(outcomes) if o.failure is not None}
+    return (index, ok, seconds, started, ended, attempt, _values(outcomes), None if not any(payloads) else payloads,
+            failures, placed)
+
+
+def _any_none(outcomes: Sequence[TaskOutcome], name: str) -> bool:
+    return any(getattr(o, name) is None for o in outcomes)
+
+
+def _values(outcomes: Sequence[TaskOutcome]) -> Any:
+    """The values as one array when all are numpy scalars of one type (they come back as
+    that same type), else as a list; None when there are none."""
+    values = [o.value for o in outcomes]
+    if not values or all(v is None for v in values):
+        return None
+    kind = type(values[0])
+    if issubclass(kind, np.generic) and all(type(v) is kind for v in values):
+        array = np.array(values)
+        if array.dtype.kind in _ARRAY_KINDS and array.dtype.type is kind:
+            return array
+    return values
