@@ -14,13 +14,13 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..core.outcome import TaskOutcome
 from ..errors import PayloadError
-from .layout import OutputLayout, atomic_write, write_failed
+from .layout import AppendStream, OutputLayout, atomic_write, write_failed
 
 #: The columns of calls.csv, in order.
 CALL_COLUMNS = (
@@ -55,11 +55,11 @@ class CallTable:
         self._layout, self._keys, self._digest, self._describe, self._inputs = layout, keys, digest, describe, inputs
         self._offsets = np.full(len(keys), -1, dtype=np.int64)
         self._lengths = np.zeros(len(keys), dtype=np.int64)
-        self.error: OSError | None = None  # a write that failed (a full disk): the table stops there
         self._header = _csv_line(CALL_COLUMNS)
         try:
-            self._stream: IO[bytes] = open(layout.calls_path, "wb")
-            self._stream.write(self._header)
+            stream = open(layout.calls_path, "wb")
+            stream.write(self._header)
+            self._out = AppendStream(stream)  # a write that fails later (a full disk): the table stops there
         except OSError as exc:
             raise PayloadError(
                 f"{write_failed('the call table', layout.calls_path, exc)}; no call has run and the results already in "
@@ -80,12 +80,12 @@ class CallTable:
             self._lengths[outcome.index] = len(line)
             self._end += len(line)
             chunks.append(line)
-        if chunks and self.error is None:
-            try:
-                self._stream.write(b"".join(chunks))
-                self._stream.flush()
-            except OSError as exc:
-                self.error = exc
+        if chunks:
+            self._out.write(b"".join(chunks))
+
+    @property
+    def error(self) -> OSError | None:
+        return self._out.error
 
     def problem(self) -> str | None:
         """What went wrong writing the table, in one sentence, or None."""
@@ -134,14 +134,10 @@ class CallTable:
                     if offset >= 0:
                         stream.write(data[offset : offset + length])
         except OSError as exc:
-            self.error = exc
+            self._out.error = exc
 
     def close(self) -> None:
-        if not self._stream.closed:
-            try:
-                self._stream.close()
-            except OSError as exc:  # the last rows did not fit either
-                self.error = self.error or exc
+        self._out.close()
 
 
 def _csv_line(fields: Sequence[str]) -> bytes:

@@ -12,7 +12,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..errors import InputError
 
@@ -52,6 +52,31 @@ def atomic_write(path: Path) -> Iterator[Path]:
         except OSError:
             pass  # the directory itself is gone or unwritable: nothing was left in it
         raise
+
+
+class AppendStream:
+    """A file the run appends to as it goes (a journal, the call table). The first write that
+    fails (a full disk) is kept in :attr:`error` and every later one skipped: such a record
+    falling behind must not stop the calls, whose results are what counts."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> None:
+        if self.error is None:
+            try:
+                self.stream.write(data)
+                self.stream.flush()
+            except OSError as exc:
+                self.error = exc
+
+    def close(self) -> None:
+        if not self.stream.closed:
+            try:
+                self.stream.close()
+            except OSError as exc:  # the last lines did not fit either
+                self.error = self.error or exc
 
 
 def write_failed(what: str, path: Path, exc: OSError) -> str:

@@ -70,19 +70,16 @@ def lock_run_dir(layout: OutputLayout, what: str) -> RunLock:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
-        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            os.close(fd)
-            with _registry_lock:
-                _held.pop(key, None)
+        holder = _read_holder(fd) if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES) else None
+        os.close(fd)
+        with _registry_lock:
+            _held.pop(key, None)
+        if holder is None:
             raise InputError(
                 f"could not lock output_dir {layout.run_dir} ({exc.strerror}): its file system does not "
                 f"support flock (Lustre needs the mount option -o flock; NFS a running lock service). "
                 f"Pass an output_dir on a file system that does."
             ) from exc
-        holder = _read_holder(fd)
-        os.close(fd)
-        with _registry_lock:
-            _held.pop(key, None)
         raise DirectoryInUse(
             f"output_dir {layout.run_dir} is in use by another run ({holder}); two runs in one "
             f"directory would overwrite each other's files. Wait for it to finish, or pass another output_dir."

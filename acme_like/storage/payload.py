@@ -84,7 +84,8 @@ def write_payload(
     image = file_image([(name, form.data, form.dtype, form.attrs) for name, form in zip(names, forms)], root_attrs)
     if image is not None:
         size, crc = _write_bytes(h5_path, image)
-        return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc)
+        return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc,
+                          mtime_ns=file_mtime_ns(h5_path))
     try:
         with new_h5_file(h5_path, track_order=track_order(len(forms))) as h5:
             for name, value in root_attrs:
@@ -96,7 +97,8 @@ def write_payload(
     except OSError as exc:
         raise PayloadError(f"{write_failed('the result file', h5_path, exc)}; the call's result is not stored") from exc
     size, crc = file_checksum(h5_path)
-    return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc)
+    return PayloadRef(path=str(h5_path), fmt="hdf5", n_values=len(values), nbytes=size, stack_shape=shape, crc32=crc,
+                      mtime_ns=file_mtime_ns(h5_path))
 
 
 def write_forms(group: h5py.Group, names: Sequence[str], forms: Sequence[Form]) -> None:
@@ -141,7 +143,8 @@ def _write_pickle(path: Path, result: Any, n_values: int) -> PayloadRef:
         ) from exc
     except OSError as exc:
         raise PayloadError(f"{write_failed('the result file', path, exc)}; the call's result is not stored") from exc
-    return PayloadRef(path=str(path), fmt="pickle", n_values=n_values, nbytes=writer.size, crc32=writer.crc)
+    return PayloadRef(path=str(path), fmt="pickle", n_values=n_values, nbytes=writer.size, crc32=writer.crc,
+                      mtime_ns=file_mtime_ns(path))
 
 
 def adopt_payload(h5_path: Path, pickle_path: Path, since: float) -> PayloadRef | None:
@@ -179,6 +182,15 @@ def new_h5_file(path: Path, **kwargs: Any) -> Iterator[h5py.File]:
     """
     with atomic_write(path) as tmp, open(tmp, "w+b") as stream, h5py.File(stream, "w", **kwargs) as h5:
         yield h5
+
+
+def file_mtime_ns(path: Path | str) -> int:
+    """A file's modification time (0 if it cannot be read): with its size, what the journal keeps
+    to tell later that the file is unchanged without reading it. Taken where the file was written."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
 
 
 def file_checksum(path: Path) -> tuple[int, int]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import IO, Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from .layout import OutputLayout, atomic_write, write_failed
+from .payload import file_mtime_ns
+from .layout import AppendStream, OutputLayout, atomic_write, write_failed
 from ..core.outcome import TaskOutcome
 from ..errors import InputError, PayloadError
 
@@ -123,10 +124,11 @@ def journal_line(layout: OutputLayout, outcome: TaskOutcome, key: str, code: str
                 stack_crc32=ref.stack_crc32,
             )
         if ref.fmt != "container":
-            try:  # with the size, what tells an unchanged payload without reading it (see resume)
-                line["mtime_ns"] = os.stat(ref.path).st_mtime_ns
-            except OSError:
-                pass
+            # With the size, what tells an unchanged payload without reading it (see resume);
+            # taken by the writer where it can be, so the parent's per-call work stays small.
+            mtime_ns = ref.mtime_ns or file_mtime_ns(ref.path)
+            if mtime_ns:
+                line["mtime_ns"] = mtime_ns
     if outcome.failure is not None:
         line.update(kind=outcome.failure.kind, exception=outcome.failure.exc_type, message=outcome.failure.message)
     return line
@@ -146,23 +148,22 @@ class Journal:
         self._layout = layout
         self._keys = keys
         self._code = code
-        self.error: OSError | None = None
         try:
             with atomic_write(layout.journal_path) as tmp:
                 with open(tmp, "w", encoding="utf-8") as stream:
                     stream.writelines(json.dumps(line, separators=(",", ":")) + "\n" for _, line in sorted(kept.items()))
-            self._stream: IO[str] = open(layout.journal_path, "a", encoding="utf-8")
+            self._out = AppendStream(open(layout.journal_path, "a", encoding="utf-8"))
         except OSError as exc:
             raise PayloadError(_before_any_call("the journal", layout.journal_path, exc, layout)) from exc
 
+    @property
+    def error(self) -> OSError | None:
+        return self._out.error
+
     def record(self, outcomes: Iterable[TaskOutcome]) -> None:
         lines = [json.dumps(self._line(o), separators=(",", ":")) for o in outcomes]
-        if lines and self.error is None:
-            try:
-                self._stream.write("\n".join(lines) + "\n")
-                self._stream.flush()
-            except OSError as exc:
-                self.error = exc
+        if lines:
+            self._out.write("\n".join(lines) + "\n")
 
     def problem(self) -> str | None:
         """What went wrong writing the journal, in one sentence, or None."""
@@ -177,7 +178,4 @@ class Journal:
         return journal_line(self._layout, outcome, self._keys[outcome.index], self._code)
 
     def close(self) -> None:
-        try:
-            self._stream.close()
-        except OSError as exc:  # the last lines did not fit either
-            self.error = self.error or exc
+        self._out.close()

@@ -21,7 +21,7 @@ from ..errors import PayloadError
 from .forms import Form
 from .h5image import track_order
 from .layout import write_failed
-from .payload import RESULT_PREFIX, file_checksum, new_h5_file, write_forms
+from .payload import RESULT_PREFIX, file_checksum, file_mtime_ns, new_h5_file, write_forms
 
 STACKED = f"{RESULT_PREFIX}0"
 
@@ -60,7 +60,8 @@ def write_row_payload(
     except OSError as exc:
         raise PayloadError(f"{write_failed('the result file', path, exc)}; the call's result is not stored") from exc
     size, crc = file_checksum(path)
-    return PayloadRef(path=str(path), fmt="hdf5", n_values=1 + len(rest), nbytes=size, stack_shape=shape, crc32=crc)
+    return PayloadRef(path=str(path), fmt="hdf5", n_values=1 + len(rest), nbytes=size, stack_shape=shape, crc32=crc,
+                      mtime_ns=file_mtime_ns(path))
 
 
 def _row_view(
