@@ -58,6 +58,7 @@ class ClusterClient(Client):
             return super().close(*args, **kwargs)
         finally:
             if cluster is not None:
+                jobqueue_defaults()  # cancelling the jobs reads them, and a dask.config.set block may have dropped them
                 cluster.close()
             if self._release_tls is not None:
                 self._release_tls()
@@ -284,6 +285,23 @@ def import_dask_jobqueue() -> Any:
     if previous is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, previous)
     return module
+
+
+def jobqueue_defaults() -> None:
+    """Put dask-jobqueue's defaults back into the dask config when they are gone.
+
+    It registers them once, at import; imported inside a ``dask.config.set`` block
+    (``with dask.config.set({"jobqueue.slurm.interface": "ib0"}): slurm_cluster_setup(...)``)
+    they leave with the block, and closing the cluster afterwards failed with
+    ``KeyError: 'jobqueue'``, leaving its jobs queued.
+    """
+    import dask.config
+    import yaml
+
+    if "jobqueue" in dask.config.config:
+        return
+    packaged = Path(import_dask_jobqueue().__file__).with_name("jobqueue.yaml")
+    dask.config.update_defaults(yaml.safe_load(packaged.read_text()))
 
 
 def _tls_base(config: Mapping[str, Any]) -> str:

@@ -22,7 +22,7 @@ from acme_like import ParallelMap
 from acme_like.errors import ClusterError, InputError
 from acme_like.batch.partitions import pick_partition, read_partitions
 from acme_like.batch.setup import slurm_cluster_setup
-from conftest import queued_jobs
+from conftest import JOB_NAME, queued_jobs
 
 GiB, MB = 2**30, 10**6
 
@@ -100,6 +100,24 @@ def test_no_job_outlives_an_exception_inside_the_context(exception, own_jobs_lef
             client.wait_for_workers(1, timeout=60)
             assert len(queued_jobs()) == 1
             raise exception("stop")
+    assert own_jobs_left() == []
+
+
+def test_cleanup_after_a_setup_inside_a_dask_config_block_cancels_the_jobs(own_jobs_left, tmp_path):
+    # A fresh interpreter: dask-jobqueue is first imported inside the block, as in a user's script.
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import dask\n"
+        "from acme_like import cluster_cleanup, slurm_cluster_setup\n"
+        f"with dask.config.set({{'jobqueue.slurm.interface': 'lo', 'jobqueue.slurm.name': {JOB_NAME!r}}}):\n"
+        "    client = slurm_cluster_setup('small', n_workers=1, mem_per_worker='500MB', interactive=False)\n"
+        "    client.wait_for_workers(1, timeout=60)\n"
+        "print(client.submit(sum, [1, 2]).result())\n"
+        "cluster_cleanup(client)\n"
+    )
+    done = subprocess.run([os.sys.executable, str(script)], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["3"]
     assert own_jobs_left() == []
 
 
