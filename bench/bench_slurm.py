@@ -114,8 +114,8 @@ def child_warm(where: str, n: int, partition: str, workdir: str, rounds: int = 3
             for mode in ("mem", "hdf5") if round_ % 2 == 0 else ("hdf5", "mem"):
                 out = Path(workdir) / f"{mode}-{round_}"
                 start = time.perf_counter()
-                with ParallelMap(workloads.f, list(range(n)), client=client, output_dir=str(out), verbose=False,
-                                 write_worker_results=mode == "hdf5") as pmap:
+                where = {"output_dir": str(out)} if mode == "hdf5" else {"write_worker_results": False}
+                with ParallelMap(workloads.f, list(range(n)), client=client, verbose=False, **where) as pmap:
                     results = pmap.compute()
                 seconds[mode].append(time.perf_counter() - start)
                 if mode == "mem":
