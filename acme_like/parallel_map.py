@@ -20,6 +20,7 @@ It holds no HDF5 code or dask calls of its own; keyword checks live in ``core/op
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -285,6 +286,7 @@ class ParallelMap(ACMEViews):
         try:
             estimate = None if self._estimate is None else {
                 "seconds": self._estimate.wall_seconds, "peak_bytes": self._estimate.peak_bytes_per_call}
+            started = time.monotonic()
             result = run_map(self.func, self.func_name, self.plan, self.options, self.layout, connect, log, estimate)
         except KeyboardInterrupt:
             log.warning("Interrupted: pending calls cancelled; finished results are kept.")
@@ -296,7 +298,7 @@ class ParallelMap(ACMEViews):
             raise
         self._results_container = result.container
         if self.layout is not None:
-            self._report = report_after_run(self.layout.run_dir, self.n_calls, log)
+            self._report = report_after_run(self.layout.run_dir, self.n_calls, log, time.monotonic() - started, not result.ok)
         if not result.ok:
             raise task_error(result, self.layout.rerun_hint() if self.layout is not None and self.options.output.output_dir is None else None)
         if result.write_errors:

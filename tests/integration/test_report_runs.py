@@ -37,6 +37,25 @@ def test_a_run_with_a_failure_gets_a_report_whose_numbers_are_the_call_records(p
     assert re.search(r'<img [^>]*src="data:image/png;base64,', page_path.read_text())
 
 
+def test_auto_reports_a_short_run_only_when_it_is_told_short_runs_count(processes_client, tmp_path):
+    report = tmp_path / "run" / ".acme_like" / "report.html"
+    with dask.config.set({"acme_like.report": "auto"}):
+        with ParallelMap(funcs.add, [1, 2, 3], 1, client=processes_client, output_dir=tmp_path / "run") as pmap:
+            assert [h5py_value(p) for p in pmap.compute()] == [6, 9, 12]  # (x + 1) * 3
+        assert not report.exists()  # a run of a second or so: no report by itself
+        with dask.config.set({"acme_like.report-min-seconds": 0}):
+            with ParallelMap(funcs.add, [1, 2, 3], 1, client=processes_client, output_dir=tmp_path / "run") as pmap:
+                pmap.compute()
+    assert report.is_file() and "3 calls" in html.unescape(report.read_text())
+
+
+def h5py_value(path):
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        return int(h5["result_0"][()][0])
+
+
 def test_report_on_request_and_never_by_config(processes_client, tmp_path):
     with dask.config.set({"acme_like.report": "never"}):
         with ParallelMap(funcs.add, [1, 2, 3], 1, client=processes_client, output_dir=tmp_path / "run") as pmap:
