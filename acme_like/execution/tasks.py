@@ -143,7 +143,7 @@ def _run_tasks(
     max_calls = MAX_SHARD_CALLS if context.sharded else MAX_BATCH  # a batch's stacked values go into one shard
     free = indices if gate is None else gate.open(indices)
     if auto:  # no probe round trip: the first tasks measure the call time themselves
-        chunks, waiting = first_wave(free, n_workers, max_calls)
+        chunks, waiting = first_wave(free, n_workers, max_calls) if free else ([], ())
         futures = run.submit(chunks)
         if waiting:
             run.unstarted.append(waiting)
