@@ -34,6 +34,10 @@ from .prepare import PreparedStage, Token, per_call_payloads, planned_items
 from .stage import Stage
 
 
+#: How long the main thread waits for a stage's thread at a time (see _wait_for).
+JOIN_S = 0.1
+
+
 def new_run_id() -> str:
     """The id of one run of a stage, written into the journal lines of the calls it makes."""
     return uuid.uuid4().hex[:12]
@@ -140,8 +144,7 @@ class StageThreads:
         entries = list(self._running.values())
         try:
             for entry in entries:
-                assert entry.thread is not None
-                entry.thread.join()
+                _wait_for(entry)
         except BaseException:
             self.stop()
             raise
@@ -155,6 +158,12 @@ class StageThreads:
         """Stop every running stage (tasks cancelled, journals closed) and wait until they ended."""
         self.board.stop()
         for entry in self._running.values():
-            if entry.thread is not None:
-                entry.thread.join()
+            _wait_for(entry)
         self._running.clear()
+
+
+def _wait_for(entry: _Running) -> None:
+    """Until the stage's thread ended. In short waits: a signal (Ctrl-C) delivered to another
+    thread is acted on only when the main thread runs again, never inside one long join."""
+    while entry.thread is not None and entry.thread.is_alive():
+        entry.thread.join(JOIN_S)
