@@ -4,7 +4,8 @@ A stage *streams from* a running upstream stage when each of its calls reads one
 payload file of one upstream call (:func:`streams_from`): the upstream stage writes
 a payload per call (not in memory, not stacked, not one single file) and does not
 fan out (its item count is known only once it ran), and the later stage does not
-gather it. Its items are then known before the upstream calls run (the planned
+gather it, nor read its paths where ACME's emergency pickling may move the payloads
+when the stage ends (HDF5 results in ACME's layout; a value is found where it went). Its items are then known before the upstream calls run (the planned
 payload path, and a token of the call's digest and the id of the run that makes
 it: ``prepare.result_tokens``), so the later stage is planned, resumed and started
 at once; its gate (``execution.gate``) submits each call when the upstream calls it
@@ -52,6 +53,9 @@ def streams_from(upstream: Stage, prepared: PreparedStage, stage: Stage) -> bool
         for value in (*stage.args, *stage.kwargs.values())
         if value is upstream or (isinstance(value, StageInput) and value.stage is upstream)
     ]
+    output = prepared.options.output
+    if "path" in forms and output.mode == "hdf5" and output.acme:
+        return False  # ACME's emergency pickling may move the payloads up when the stage ends: a path given earlier would go stale
     return "gathered" not in forms
 
 

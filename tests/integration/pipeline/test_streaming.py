@@ -3,12 +3,15 @@ each reads one stored result of it; a gathering stage waits. Shown by when the c
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
 
 import pipeline_funcs as pf
-from acme_like import Pipeline, PipelineError, read_payload
+from acme_like import AcmeLikeWarning, Pipeline, PipelineError, read_payload
 
 pytestmark = pytest.mark.integration
 
@@ -79,3 +82,22 @@ def test_a_failing_stage_1_call_holds_back_only_its_own_stage_2_call_and_the_rer
     assert [float(read_payload(p)) for p in widths.results] == [2.0] * 4
     with h5py.File("workspace/width/timed_width.h5", "r") as h5:  # the container holds every call now
         assert sorted(h5) == ["comp_0", "comp_1", "comp_2", "comp_3"]
+
+
+def test_a_later_stage_reads_values_that_acme_emergency_pickling_moved_up(files, threads_client):
+    def build():
+        pipe = Pipeline("workspace", client=threads_client, verbose=False)
+        return pipe, pipe.stage("first", pf.first, pipe.stage("labelled", pf.labelled, files))
+
+    pipe, firsts = build()
+    with pytest.warns(AcmeLikeWarning, match="could not be saved as HDF5"):
+        pipe.run()
+    assert [read_payload(p) for p in firsts.results] == [0.0, 2.0, 4.0, 6.0]
+    assert Path("workspace/labelled/labelled_2.h5").is_file()  # moved up, not where it was planned
+
+    os.remove(firsts.results[2])
+    pipe, firsts = build()
+    with pytest.warns(AcmeLikeWarning, match="could not be saved as HDF5"):
+        pipe.run()
+    assert [read_payload(p) for p in firsts.results] == [0.0, 2.0, 4.0, 6.0]
+    assert (pf.count("labelled"), pf.count("first")) == (4, 5)
