@@ -13,7 +13,7 @@ import logging
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 LOGGER_NAME = "acme_like"
 logger = logging.getLogger(LOGGER_NAME)
@@ -30,6 +30,37 @@ class _ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         prefix = "acme_like" if record.levelno == logging.INFO else f"acme_like {record.levelname}"
         return f"{prefix}: {record.getMessage()}"
+
+
+class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to stderr, or, while progress bars are shown, between them (:func:`console_between`)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        write = _between[-1] if _between else None
+        if write is None:
+            super().emit(record)
+            return
+        try:
+            write(self.format(record))
+        except Exception:  # pragma: no cover - as logging does: report, never raise
+            self.handleError(record)
+
+
+#: While progress bars are shown: how to print a line without breaking them (the newest bar's).
+_between: list[Callable[[str], None]] = []
+
+
+@contextmanager
+def console_between(write: Callable[[str], None]) -> Iterator[None]:
+    """Console lines go through ``write`` for the duration (a progress bar's own writer, so
+    that lines of several runs at once appear above their bars instead of across them)."""
+    with _lock:
+        _between.append(write)
+    try:
+        yield
+    finally:
+        with _lock:
+            _between.remove(write)
 
 
 def _application_configured_logging() -> bool:
@@ -74,7 +105,7 @@ def run_logging(verbose: bool | None, logfile: Path | None) -> Iterator[logging.
         if not _runs:
             _shared["level"] = logger.level
             if not _application_configured_logging():
-                console = logging.StreamHandler()  # no level of its own: the logger's decides
+                console = _ConsoleHandler()  # no level of its own: the logger's decides
                 console.setFormatter(_ConsoleFormatter())
                 _shared["console"] = console
                 logger.addHandler(console)

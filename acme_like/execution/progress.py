@@ -2,14 +2,19 @@
 
 Advanced from completion events by the runner; it never polls futures. Stages of a
 pipeline running at the same time each get a bar on a line of their own (``position``;
-a notebook shows one widget per bar), with the calls they reuse counted beside it.
+a notebook shows one widget per bar), with the calls they reuse counted beside it;
+while a bar is shown, log lines are printed above the bars, not across them.
 """
 
 from __future__ import annotations
 
+import sys
+from contextlib import ExitStack
 from typing import Any
 
 from tqdm.auto import tqdm
+
+from ..log import console_between
 
 
 class Progress:
@@ -23,6 +28,9 @@ class Progress:
         )
         if n_reused:
             self._bar.set_postfix(self._postfix(), refresh=False)
+        self._lines = ExitStack()
+        if enabled:
+            self._lines.enter_context(console_between(lambda line: tqdm.write(line, file=sys.stderr)))
 
     def advance(self, n_ok: int, n_failed: int) -> None:
         if n_failed:
@@ -35,6 +43,7 @@ class Progress:
         return {**shown, **({"reused": self._n_reused} if self._n_reused else {})}
 
     def close(self) -> None:
+        self._lines.close()
         self._bar.close()
 
     def __enter__(self) -> "Progress":

@@ -159,8 +159,10 @@ class Pipeline:
         from ..execution.gate import RunLink
         from ..session import Session
 
-        current: list[Any] = []  # the stage about to run: batch workers are sized from one of its calls
-        session = Session(self.cluster, measure=lambda: measure_one_call(current[-1]))
+        # The stages that run, in order: batch workers are sized from a call of the first, whose
+        # inputs exist when the client starts (a later one's may still be being made).
+        started: list[PreparedStage] = []
+        session = Session(self.cluster, measure=lambda: measure_one_call(started[0]))
         found: dict[str, list[str]] = {}
         threads = StageThreads()
         try:
@@ -169,7 +171,6 @@ class Pipeline:
                     for finished in threads.join():  # a barrier: it reads a running stage as a whole
                         _settle(*finished, found)
                 prepared = prepare_stage(stage, self, items_of=threads.items_of)
-                current.append(prepared)
                 if not switches[stage.name]:
                     result, tokens = verify_stage(prepared)
                     _settle(stage, prepared, tokens, result, found)
@@ -183,6 +184,7 @@ class Pipeline:
                     continue
                 run_id = new_run_id()
                 tokens = () if state is None else result_tokens(prepared, *state, run_id)
+                started.append(prepared)
 
                 def run(link: RunLink, prepared: PreparedStage = prepared) -> Any:
                     return run_stage(prepared, session, self.verbose, link)
