@@ -137,6 +137,9 @@ class Pipeline:
     def run(self, active: Mapping[str, bool] | None = None, dryrun: bool = False) -> Any:
         """Run what is missing or stale in every active stage; verify switched-off stages.
 
+        A stage whose calls each read one per-call payload of a stage still running starts
+        at once, each call as soon as the result it reads is there; any other waits for the
+        running stages to end. Ctrl-C stops every running stage (finished results are kept).
         Returns the last stage's results (as ``ParallelMap.compute()``), or the dry run's
         previews when ``dryrun=True``. Raises :class:`~acme_like.PipelineError` listing,
         per stage, the calls that failed; everything else is on disk.
