@@ -11,6 +11,7 @@ import functools
 import logging
 import math
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Callable
@@ -188,6 +189,8 @@ def auto_worker_count(n_calls: int, seconds_per_call: float | None, cap: int) ->
 class Session:
     """The client of one or several runs: acquired when a run first needs it, reused while it
     runs, and released only if this session started it (what ParallelMap and a pipeline share).
+    Stages running at the same time connect from their own threads: the first starts the
+    client, the others wait for it and use the same one.
     """
 
     def __init__(self, cluster: ClusterSpec | None = None, measure: Measure | None = None) -> None:
@@ -195,6 +198,7 @@ class Session:
         self._measure = measure
         self._handle: ClientHandle | None = None
         self._last: Client | None = None
+        self._lock = threading.Lock()
 
     @property
     def client(self) -> Client | None:
@@ -212,13 +216,14 @@ class Session:
 
     def connect(self, n_calls: int) -> Client:
         """The running client of this session, acquired first if needed (sized for ``n_calls``)."""
-        if self._handle is None or self._handle.client.status != "running":
-            from .execution.tuning import tune_workers
+        with self._lock:
+            if self._handle is None or self._handle.client.status != "running":
+                from .execution.tuning import tune_workers
 
-            self._handle = acquire_client(self._cluster, n_calls, self._measure)
-            tune_workers(self._handle.client)
-            self._last = self._handle.client
-        return self._handle.client
+                self._handle = acquire_client(self._cluster, n_calls, self._measure)
+                tune_workers(self._handle.client)
+                self._last = self._handle.client
+            return self._handle.client
 
     def sends_pickles(self) -> bool:
         """Whether the calls would travel pickled: False only for a client whose workers are
@@ -248,7 +253,8 @@ class Session:
 
     def release(self, stop_client: bool | str | None = None) -> None:
         """Close the client per ``stop_client`` (default: the session's); forget it either way."""
-        if self._handle is None:
-            return
-        handle, self._handle = self._handle, None
+        with self._lock:
+            if self._handle is None:
+                return
+            handle, self._handle = self._handle, None
         handle.release(self._cluster.stop_client if stop_client is None else stop_client)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,21 @@ def _mark(name: str, key: object) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"{key}", "a") as stream:
         stream.write("x")
+
+
+def _stamp(name: str, key: object, when: str) -> None:
+    """Write when call ``key`` of ``name`` started or ended ($PIPELINE_COUNT_DIR/stamps)."""
+    if "PIPELINE_COUNT_DIR" not in os.environ:
+        return
+    folder = Path(os.environ["PIPELINE_COUNT_DIR"]) / "stamps"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}@{key}@{when}").write_text(repr(time.time()))
+
+
+def stamps(name: str, when: str) -> list[float]:
+    """The times calls of ``name`` started or ended (``when``: "start" or "end"), in any order."""
+    folder = Path(os.environ["PIPELINE_COUNT_DIR"]) / "stamps"
+    return [float(p.read_text()) for p in folder.glob(f"{name}@*@{when}")]
 
 
 def count(name: str) -> int:
@@ -61,3 +77,44 @@ def path_size(path: str) -> int:
 def double(value: float) -> float:
     _mark("double", f"{value}")
     return 2 * value
+
+
+def slow_scale(path: str, seconds: float = 0.3, broken: str | None = None) -> np.ndarray:
+    """As scale, taking ``seconds``; fails for the inputs named in the file ``broken``, if it exists."""
+    name = Path(path).name
+    _mark("slow_scale", name)
+    _stamp("slow_scale", name, "start")
+    time.sleep(seconds)
+    _stamp("slow_scale", name, "end")
+    if broken is not None and os.path.exists(broken) and name in Path(broken).read_text().split():
+        raise ValueError(f"{name} is broken")
+    return np.arange(3.0) + float(Path(path).read_text()) * 2.0
+
+
+def timed_width(values: np.ndarray) -> np.ndarray:
+    """As width, writing when it started and ended."""
+    _stamp("timed_width", values[0], "start")
+    result = width(values)
+    _stamp("timed_width", values[0], "end")
+    return result
+
+
+def timed_total(values: list) -> float:
+    """As total, writing when it started."""
+    _stamp("timed_total", len(values), "start")
+    return total(values)
+
+
+def labelled(path: str) -> object:
+    """As scale, but input 1 gives a dict: HDF5 cannot store it, so ACME's layout pickles it
+    and, when the stage ends, moves every payload up into the stage's directory."""
+    _mark("labelled", Path(path).name)
+    number = float(Path(path).read_text())
+    return {"number": number} if number == 1 else np.arange(3.0) + number * 2.0
+
+
+def first(value: object) -> float:
+    """The first value of a labelled result."""
+    number = value["number"] * 2.0 if isinstance(value, dict) else value[0]
+    _mark("first", number)
+    return float(number)

@@ -36,10 +36,15 @@ class CallIdentities:
 
     def digest(self, index: int) -> str:
         """Key and code together: the identity a payload carries."""
-        return hashlib.blake2b(f"{self.keys[index]}:{self.code}".encode(), digest_size=16).hexdigest()
+        return result_digest(self.keys[index], self.code)
 
     def digests(self) -> list[str]:
         return [self.digest(i) for i in range(len(self.keys))]
+
+
+def result_digest(key: str, code: str) -> str:
+    """The full digest of the call with ``key`` run by code ``code`` (as a journal line records them)."""
+    return hashlib.blake2b(f"{key}:{code}".encode(), digest_size=16).hexdigest()
 
 
 def call_identities(plan: CallPlan, version: str | None = None, hash_file_content: bool = False) -> CallIdentities:

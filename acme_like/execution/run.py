@@ -4,7 +4,9 @@ lock -> resume plan -> manifest and journal -> the calls (a plain loop here, or 
 client) -> container -> failures file. It never raises ``TaskError``: failed calls
 are part of the result, and what to do about them is the caller's policy. It
 neither starts nor stops clusters: ``connect`` gives it the client when, and only
-when, some call must run on one.
+when, some call must run on one. A pipeline stage running at the same time as
+others gets a :class:`~acme_like.execution.gate.RunLink`: the run id its journal
+lines carry, the gate its calls wait at, and where its outcomes are published.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..storage.records import Journal, write_manifest
 from ..storage.resume import plan_resume, relocate, run_signature
 from ..storage.results import RunResult, collect_results
 from .local import count_workers, workers_are_local
+from .gate import RunLink
 from .importpath import send_caller_path
 from .progress import Progress
 from .run_record import describe_workers, now, run_record, with_first_calls
@@ -51,13 +54,14 @@ def run_map(
     log: logging.Logger,
     estimate: Mapping[str, float] | None = None,
     label: str | None = None,
+    link: RunLink | None = None,
 ) -> RunResult:
     """Run every call of ``plan`` that has no valid result yet and collect all of them.
 
     ``estimate`` (``{"seconds", "peak_bytes"}`` of a dry run) goes into ``run.json``.
     ``connect=None`` runs the calls one by one in this process (debug mode: the first
     exception propagates unchanged). ``label`` names the progress bar (default: the
-    function's name).
+    function's name). ``link`` ties the run to a pipeline's other stages running now.
     """
     if layout is not None and options.output.output_dir is None:
         tidy_earlier_runs(layout.run_dir.parent, options.output.cleanup_threshold_days, keep=layout.run_dir)
@@ -71,7 +75,8 @@ def run_map(
             lock.release()
             raise
     try:
-        return _run_locked(func, func_name, plan, options, layout, connect, log, estimate, label or func_name)
+        link = link or RunLink(uuid.uuid4().hex[:12])
+        return _run_locked(func, func_name, plan, options, layout, connect, log, estimate, label or func_name, link)
     finally:
         if lock is not None:
             lock.release()
@@ -87,6 +92,7 @@ def _run_locked(
     log: logging.Logger,
     estimate: Mapping[str, float] | None,
     label: str,
+    link: RunLink,
 ) -> RunResult:
     todo: Sequence[int] = range(plan.n_calls)
     done: Mapping[int, TaskOutcome] = {}
@@ -114,11 +120,13 @@ def _run_locked(
         if any(o.payload is not None and o.payload.stack_path is not None for o in done.values()):
             shard_tag = uuid.uuid4().hex[:8]
         write_manifest(layout, {**signature, "seed_entropy": entropy, "n_calls": plan.n_calls, "code": ids.code})
-        journal = Journal(layout, ids.keys, ids.code, resume.lines)
+        journal = Journal(layout, ids.keys, ids.code, resume.lines, link.run_id)
         table = CallTable(
             layout, ids.keys, digests.__getitem__, lambda i: plan.template.describe(i, plan.call_values(i)), ids.input_files
         )
         table.record([done[i] for i in sorted(done)], reused=True)
+        if link.publish is not None:  # in place now (relocated): later stages may read them
+            link.publish([done[i] for i in sorted(done)])
         run_info = {**run_record(func, func_name, plan, options), "estimate": None if estimate is None else dict(estimate)}
         try:
             write_run_record(layout, run_info)
@@ -135,7 +143,8 @@ def _run_locked(
     )
     workers: list[dict[str, Any]] = []
     try:
-        new = _execute(context, plan, func_name, options, todo, connect, _recorder(journal, table), log, workers, label)
+        record = _recorder(journal, table, link.publish)
+        new = _execute(context, plan, func_name, options, todo, connect, record, log, workers, label, link, len(done))
         for index, outcome in new.items():  # in place: no second dict with an entry per call
             if outcome.failure is not None:
                 new[index] = _with_source(outcome, func)
@@ -163,13 +172,18 @@ def _run_locked(
     return result
 
 
-def _recorder(journal: Journal | None, table: CallTable | None) -> Callable[[list[TaskOutcome]], None] | None:
-    if journal is None or table is None:
+def _recorder(
+    journal: Journal | None, table: CallTable | None, publish: Callable[[list[TaskOutcome]], None] | None
+) -> Callable[[list[TaskOutcome]], None] | None:
+    if (journal is None or table is None) and publish is None:
         return None
 
     def record(outcomes: list[TaskOutcome]) -> None:
-        journal.record(outcomes)
-        table.record(outcomes)
+        if journal is not None and table is not None:
+            journal.record(outcomes)
+            table.record(outcomes)
+        if publish is not None:  # after the journal: a later stage's call may start on it
+            publish(outcomes)
 
     return record
 
@@ -235,6 +249,8 @@ def _execute(
     log: logging.Logger,
     workers: list[dict[str, Any]],
     label: str,
+    link: RunLink,
+    n_reused: int,
 ) -> dict[int, TaskOutcome]:
     if not todo:
         return {}
@@ -251,7 +267,7 @@ def _execute(
     sharded = dataclasses.replace(context, shards=True)
     if sharded.sharded:  # payloads carry identities only when written per call; spare the workers the list
         sharded = dataclasses.replace(sharded, digests=None)
-    with Progress(len(todo), label, show) as progress:
+    with Progress(len(todo), label, show, link.position, n_reused) as progress:
         outcomes = run_on_client(
             client,
             sharded,
@@ -263,6 +279,7 @@ def _execute(
             record=record,
             lost_retries=options.run.worker_retries,
             share_arrays=workers_are_local(client),
+            gate=link.gate,
         )
     workers.extend(describe_workers(client))
     return {o.index: o for o in outcomes}

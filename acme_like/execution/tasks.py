@@ -6,7 +6,9 @@ explicit unique keys, at most ``TASKS_IN_FLIGHT_PER_WORKER`` per worker at once
 (with ``batch_size="auto"`` sized from the time the first ones measured), follows completion events for the
 progress bar, and returns one outcome per call in call order. When a worker
 dies, the task book (``book.py``) has the calls of its task run again one by one,
-alone, so only a call that kills its worker fails. On KeyboardInterrupt it cancels
+alone, so only a call that kills its worker fails. With a gate (``gate.py``, a pipeline
+stage running while its upstream stage still runs) a call is submitted only once the
+upstream calls it reads have outcomes. On KeyboardInterrupt it cancels
 what is pending and re-raises; a dask error after that (no worker comes back)
 fails the calls without an outcome and keeps the rest. It neither starts nor
 stops clusters and writes no container.
@@ -30,6 +32,7 @@ from ..storage.layout import safe_stem
 from ..core.outcome import FAILED, OK, CallFailure, TaskOutcome
 from ..storage.payload import adopt_payload
 from .book import TaskBook
+from .gate import Gate, arrivals, blocked_outcome
 from .deaths import DeathLines, death_lines, new_deaths, tell_death, worker_pid
 from .placement import placement, read_peak, reset_peak
 from .progress import Progress
@@ -91,6 +94,7 @@ def run_on_client(
     record: Recorder = None,
     lost_retries: int = 2,
     share_arrays: bool = False,
+    gate: Gate | None = None,
 ) -> list[TaskOutcome]:
     """Run the calls ``indices`` as tasks on ``client``; return their outcomes in that order.
 
@@ -100,7 +104,8 @@ def run_on_client(
     The calls of a task whose worker died run again one by one, each alone once nothing
     else runs; one that takes its worker down alone more than ``lost_retries`` times fails
     ("crash" or "memory"), one that had written its payload is adopted. ``record``
-    receives each batch's outcomes as they arrive.
+    receives each batch's outcomes as they arrive. ``gate`` holds calls back until it
+    releases them (or blocks them: they fail as ``UpstreamFailed`` without running).
     """
     run_id = uuid.uuid4().hex[:12]
     prefix = f"{safe_stem(function_name(plan.func))}-{run_id}"
@@ -112,7 +117,7 @@ def run_on_client(
         template, shared_dir = share_large_arrays(context.template)
         context = dataclasses.replace(context, template=template)
     try:
-        return _run_tasks(client, context, plan, indices, progress, batch_size, n_workers, record, lost_retries, prefix)
+        return _run_tasks(client, context, plan, indices, progress, batch_size, n_workers, record, lost_retries, prefix, gate)
     finally:
         forget(shared_dir)
 
@@ -128,6 +133,7 @@ def _run_tasks(
     record: Recorder,
     lost_retries: int,
     prefix: str,
+    gate: Gate | None = None,
 ) -> list[TaskOutcome]:
     started = time.time()
     book = TaskBook(prefix, lost_retries, lambda: _scatter(client, context))
@@ -135,20 +141,29 @@ def _run_tasks(
     run = _Run(client, context, plan, book, progress, record, started, TARGET_TASK_SECONDS if auto else None)
     max_in_flight = TASKS_IN_FLIGHT_PER_WORKER * max(1, n_workers)
     max_calls = MAX_SHARD_CALLS if context.sharded else MAX_BATCH  # a batch's stacked values go into one shard
+    free = indices if gate is None else gate.open(indices)
     if auto:  # no probe round trip: the first tasks measure the call time themselves
-        chunks, waiting = first_wave(indices, n_workers, max_calls)
+        chunks, waiting = first_wave(free, n_workers, max_calls) if free else ([], ())
         futures = run.submit(chunks)
         if waiting:
             run.unstarted.append(waiting)
     else:
-        run.queued.extend(split(indices, int(batch_size)))
+        run.queued.extend(split(free, int(batch_size)))
         futures = run.submit([run.queued.popleft() for _ in range(min(max_in_flight, len(run.queued)))])
     completed = as_completed(futures, loop=client.loop)
     try:
         with run.deaths:
-            for finished in _gathered(client, completed):
+            for finished in _gathered(client, completed, gate):
                 for future, result in finished:
                     run.settle(future, result)
+                if gate is not None:  # calls whose upstream calls ended since the last look
+                    released, blocked = gate.take()
+                    if blocked:
+                        run.finish([blocked_outcome(i, why, context.template.describe(i, plan.call_values(i))) for i, why in blocked.items()])
+                    if released and auto:
+                        run.unstarted.append(released)
+                    elif released:
+                        run.queued.extend(split(released, int(batch_size)))
                 # Calls waiting, or handed back, once some call has ended: sized by the time measured.
                 if run.unstarted and (run.outcomes or not book.in_flight):
                     unstarted, run.unstarted = run.unstarted, []
@@ -172,17 +187,20 @@ def _run_tasks(
     return [run.outcomes[i] for i in indices]
 
 
-def _gathered(client: Client, completed: as_completed) -> Iterator[list[tuple[Any, Any]]]:
+def _gathered(client: Client, completed: as_completed, gate: Gate | None = None) -> Iterator[list[tuple[Any, Any]]]:
     """Finished tasks with their results, fetched in one gather per group of finished tasks.
 
     Not one request each, and at most every GATHER_INTERVAL_S: on a local cluster the
     scheduler shares the cores with the workers, so each request would take time from
     the calls. A task that failed comes with its exception. The wait ends as soon as
-    every task has finished.
+    every task has finished (and the gate, if any, holds no call back).
     """
     last_gather = 0.0
-    for arrived in completed.batches():
+    for arrived in arrivals(completed, gate):
         finished = list(arrived)
+        if not finished:  # the gate released or blocked calls
+            yield []
+            continue
         wait_s = GATHER_INTERVAL_S - (time.monotonic() - last_gather)
         if completed.count() and wait_s > 0:
             # Let more tasks finish, then fetch them together; stop waiting when all have.
@@ -248,7 +266,7 @@ class _Run:
                 self._alone_since = time.time()
                 self._ended_seen.update(death_lines(self.client, self.deaths))
                 return self.submit([[index]], alone=True)
-            self._finish([adopted])
+            self.finish([adopted])
         return []
 
     def settle(self, future: Any, result: Any) -> None:
@@ -263,11 +281,11 @@ class _Run:
                 if outcome.ok:
                     self._timed_s += outcome.seconds
                     self._timed_n += 1
-            self._finish(result)
+            self.finish(result)
             return
         name = type(result).__name__
         if name not in _CANCELLED | _KILLED:  # the task itself failed: our wrapper broke
-            self._finish([_lost(self.context, i, self.plan.call_values(i), result) for i in calls])
+            self.finish([_lost(self.context, i, self.plan.call_values(i), result) for i in calls])
             return
         if not alone:
             if name in _CANCELLED:
@@ -281,7 +299,7 @@ class _Run:
         self._ended_seen.update(ended)
         deaths = getattr(result, "allowed_failures", 0) + 1 if name == "KilledWorker" else max(1, len(ended))
         if self.book.killed(calls, solo=True, deaths=deaths):
-            self._finish([self._crashed(calls[0], result, ended)])
+            self.finish([self._crashed(calls[0], result, ended)])
 
     def give_up(self, indices: Sequence[int], error: BaseException) -> None:
         """Fail every call without an outcome; one that took its worker down alone is a crash."""
@@ -291,9 +309,9 @@ class _Run:
             if self.book.deaths(index):
                 outcome = self._crashed(index, error, {}, f"; then the run stopped: {type(error).__name__}: {error}")
             outcomes.append(outcome)
-        self._finish(outcomes)
+        self.finish(outcomes)
 
-    def _finish(self, outcomes: list[TaskOutcome]) -> None:
+    def finish(self, outcomes: list[TaskOutcome]) -> None:
         if self.record is not None:
             self.record(outcomes)
         for outcome in outcomes:

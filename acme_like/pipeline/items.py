@@ -3,7 +3,9 @@
 A stage argument that is an earlier stage (or ``stage.paths`` / ``stage.gathered``)
 is replaced, per call, by an :class:`UpstreamItem`: where the upstream result is and
 what made it. Its fields are part of the call's identity, so a recomputed upstream
-result reruns exactly the calls that read it. On the worker, :class:`StageCall`
+result reruns exactly the calls that read it. An item of a result on disk is known
+before its call runs (the planned payload path and the token), which is what lets
+a later stage start while its upstream stage still runs. On the worker, :class:`StageCall`
 turns the item into what the user's function asked for (the value or the path),
 and checks what the function returns against the stage's declared schema.
 """
@@ -35,8 +37,10 @@ class StageInput:
 class UpstreamItem:
     """One result of an earlier stage, as a later call reads it.
 
-    ``token`` identifies the stored result (size and modification time of its payload),
-    so a recomputed result is a new item even when its path is the same.
+    ``token`` identifies the stored result: the digest of the call that made it and the
+    id of the run that wrote it (``prepare.result_tokens``), so a recomputed result is a
+    new item even when its path is the same. ``path`` is where the payload was planned
+    (``layout.payload_path(i)``); :func:`resolve` finds it where it is now.
     """
 
     stage: str
@@ -44,7 +48,7 @@ class UpstreamItem:
     path: str | None = None
     element: int | None = None  # position in a fanned-out call's results
     n_elements: int = 1
-    token: tuple[int, int] = (0, 0)
+    token: tuple[str, str] = ("", "")
     value: Any = None  # the value itself, when the upstream stage keeps results in memory
     failed: bool = False
 
@@ -75,13 +79,30 @@ def resolve(item: UpstreamItem, form: Form) -> Any:
     if item.path is None:
         return item.value
     if form == "path":
-        return item.path
+        return _stored_at(item.path)
     from ..storage.payload import read_payload
 
-    value = read_payload(item.path)
+    for attempt in range(3):
+        try:
+            value = read_payload(_stored_at(item.path))
+            break
+        except FileNotFoundError:  # moved up between the look and the read (the upstream run's end)
+            if attempt == 2:
+                raise
     if item.element is not None and item.n_elements > 1:
         value = value[item.element]
     return value
+
+
+def _stored_at(path: str) -> str:
+    """Where the payload planned at ``path`` is now: there, pickled beside it (values HDF5
+    cannot hold), or moved up into its run directory by ACME's emergency pickling."""
+    from ..storage.layout import payload_whereabouts
+
+    for candidate in payload_whereabouts(path):
+        if candidate.exists():
+            return str(candidate)
+    return path
 
 
 class StageCall:

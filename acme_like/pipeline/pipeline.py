@@ -12,6 +12,9 @@ The flow::
 
 Each stage writes to ``<workspace>/<stage name>/`` with ParallelMap's layout and resumes
 per item: a call's identity holds the identities of the upstream results it reads.
+A stage whose calls each read one per-call payload of a running stage starts at once
+and runs beside it, each call as soon as what it reads is there (``streaming.py``);
+any other stage waits for the running ones to end first.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from typing import Any, Callable, Mapping
 
 from ..core.schema import parse_schema
 from ..errors import InputError, InputTypeError, PipelineError
-from .prepare import prepare_stage, stage_items
+from .prepare import PreparedStage, Token, prepare_stage, result_tokens, stage_items
 from .stage import Stage
 from .running import StagePreview, measure_one_call, preview_stage, resume_of, run_stage, stored_result, verify_stage
+from .streaming import StageThreads, new_run_id, streams_from
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +137,9 @@ class Pipeline:
     def run(self, active: Mapping[str, bool] | None = None, dryrun: bool = False) -> Any:
         """Run what is missing or stale in every active stage; verify switched-off stages.
 
+        A stage whose calls each read one per-call payload of a stage still running starts
+        at once, each call as soon as the result it reads is there; any other waits for the
+        running stages to end. Ctrl-C stops every running stage (finished results are kept).
         Returns the last stage's results (as ``ParallelMap.compute()``), or the dry run's
         previews when ``dryrun=True``. Raises :class:`~acme_like.PipelineError` listing,
         per stage, the calls that failed; everything else is on disk.
@@ -152,31 +159,51 @@ class Pipeline:
         if not self.stages:
             raise PipelineError("the pipeline has no stage: add one with pipe.stage(name, func, inputs).")
         switches = self._switches(active)
+        from ..execution.gate import RunLink
         from ..session import Session
 
-        current: list[Any] = []  # the stage about to run: batch workers are sized from one of its calls
-        session = Session(self.cluster, measure=lambda: measure_one_call(current[-1]))
-        failed: dict[str, list[str]] = {}
+        # The stages that run, in order: batch workers are sized from a call of the first, whose
+        # inputs exist when the client starts (a later one's may still be being made).
+        started: list[PreparedStage] = []
+        session = Session(self.cluster, measure=lambda: measure_one_call(started[0]))
+        found: dict[str, list[str]] = {}
+        threads = StageThreads()
         try:
             for stage in self.stages:
-                prepared = prepare_stage(stage, self)
-                current.append(prepared)
+                if not threads.may_start(stage):
+                    for finished in threads.join():  # a barrier: it reads a running stage as a whole
+                        _settle(*finished, found)
+                prepared = prepare_stage(stage, self, items_of=threads.items_of)
                 if not switches[stage.name]:
-                    result = verify_stage(prepared)
+                    result, tokens = verify_stage(prepared)
+                    _settle(stage, prepared, tokens, result, found)
+                    continue
+                # A stage with everything stored and current is not run at all: no client,
+                # no rewritten records (what makes a finished pipeline quick to check).
+                state = resume_of(prepared)
+                done = None if state is None else stored_result(prepared, state[1])
+                if done is not None and state is not None:
+                    _settle(stage, prepared, result_tokens(prepared, *state, None), done, found)
+                    continue
+                run_id = new_run_id()
+                tokens = () if state is None else result_tokens(prepared, *state, run_id)
+                started.append(prepared)
+
+                def run(link: RunLink, prepared: PreparedStage = prepared) -> Any:
+                    return run_stage(prepared, session, self.verbose, link)
+
+                if threads.busy or self._feeds_later(stage, prepared, switches):
+                    threads.start(stage, prepared, tokens, run_id, run)
                 else:
-                    # A stage with everything stored and current is not run at all: no client,
-                    # no rewritten records (what makes a finished pipeline quick to check).
-                    resume = resume_of(prepared)
-                    done = None if resume is None else stored_result(prepared, resume)
-                    result = done if done is not None else run_stage(prepared, session, self.verbose)
-                stage._items = stage_items(stage, prepared, result)
-                stage._results = result.returned
-                own = [f.headline() for f in result.failures if f.exc_type != "UpstreamFailed"]
-                skipped = sum(1 for f in result.failures if f.exc_type == "UpstreamFailed")
-                if own or skipped:
-                    failed[stage.name] = own + ([f"{skipped} calls not run because their upstream item failed"] if skipped else [])
+                    _settle(stage, prepared, tokens, run(RunLink(run_id)), found)
+            for finished in threads.join():
+                _settle(*finished, found)
+        except BaseException:
+            threads.stop()  # Ctrl-C, or an error here: the running stages stop, their results kept
+            raise
         finally:
             session.release()
+        failed = {s.name: found[s.name] for s in self.stages if s.name in found}
         self._report()
         if failed:
             lines = [f"stage {name!r}: " + "; ".join(items[:10]) + (f"; and {len(items) - 10} more" if len(items) > 10 else "") for name, items in failed.items()]
@@ -186,6 +213,10 @@ class Pipeline:
                 failed,
             )
         return self.stages[-1].results
+
+    def _feeds_later(self, stage: Stage, prepared: PreparedStage, switches: Mapping[str, bool]) -> bool:
+        """Whether an active later stage streams from ``stage``, so that it runs beside it."""
+        return any(switches[s.name] and stage in s.upstream and streams_from(stage, prepared, s) for s in self.stages)
 
     def _report(self) -> None:
         """The pipeline's report, one section per stage (as for a ParallelMap: dask config acme_like.report)."""
@@ -213,6 +244,16 @@ class Pipeline:
                 raise InputTypeError(f"active[{name!r}] must be True or False, got {on!r}.")
             switches[name] = on
         return switches
+
+
+def _settle(stage: Stage, prepared: PreparedStage, tokens: tuple[Token, ...], result: Any, found: dict[str, list[str]]) -> None:
+    """Keep a finished stage's items and results; note its failed calls in ``found``."""
+    stage._items = stage_items(stage, prepared, result, tokens)
+    stage._results = result.returned
+    own = [f.headline() for f in result.failures if f.exc_type != "UpstreamFailed"]
+    skipped = sum(1 for f in result.failures if f.exc_type == "UpstreamFailed")
+    if own or skipped:
+        found[stage.name] = own + ([f"{skipped} calls not run because their upstream item failed"] if skipped else [])
 
 
 def _split_keywords(name: str, kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

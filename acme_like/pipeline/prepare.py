@@ -1,25 +1,36 @@
 """Turn a stage and its upstream items into what ``run_map`` needs, and its results into items.
 
-Pure planning plus ``stat`` of payload files; runs nothing.
+An item on disk is named before its call runs: its path is the planned payload path
+of its call, its token the call's digest and the id of the run that makes (or made)
+it, from the journal line of a kept result (:func:`result_tokens`). So a rerun
+upstream call -- deleted or damaged payload, other parameters or code -- is a new
+run or a new digest, and exactly the later calls that read it rerun; and a later
+stage can be planned while its upstream stage still runs (:func:`planned_items`).
+A result journaled before lines said their run is named by its size and checksum.
+Pure planning; runs nothing and reads no payload.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..core.binding import keyword_parameters
+from ..core.identity import CallIdentities, result_digest
 from ..core.options import Options, resolve_options
 from ..core.routing import route_own_keywords
 from ..core.plan import CallPlan, function_name, plan_calls
 from ..storage.layout import OutputLayout
+from ..storage.resume import ResumePlan
 from ..storage.results import RunResult
 from .items import Form, Gathered, StageCall, StageInput, UpstreamItem
 from .stage import Stage
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
+
+#: What names a stage's result: (digest of the call that made it, "run:<id of the run that wrote it>").
+Token = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +85,45 @@ def prepare_stage(stage: "Stage", pipeline: "Pipeline", items_of: Callable[["Sta
     return PreparedStage(stage.name, func, func_name, plan, options, layout)
 
 
-def stage_items(stage: "Stage", prepared: PreparedStage, result: RunResult) -> tuple[UpstreamItem, ...]:
+def result_tokens(prepared: PreparedStage, ids: CallIdentities, resume: ResumePlan, run_id: str | None) -> tuple[Token, ...]:
+    """Per call of the stage, the token of its result: a kept result's from its journal line,
+    the others' from their digest and ``run_id``, the run about to make them."""
+    tokens: list[Token] = []
+    for index in range(prepared.plan.n_calls):
+        line = resume.lines.get(index) if index in resume.done else None
+        if line is None:
+            tokens.append((ids.digest(index), f"run:{run_id}"))
+            continue
+        run = line.get("run")
+        made = f"run:{run}" if isinstance(run, str) else f"bytes:{line.get('nbytes')}:crc32:{line.get('crc32')}"
+        tokens.append((result_digest(str(line.get("key")), str(line.get("code"))), made))
+    return tuple(tokens)
+
+
+def per_call_payloads(prepared: PreparedStage) -> bool:
+    """Whether each call of the stage writes a payload file of its own, at a path known in advance."""
+    output = prepared.options.output
+    return prepared.layout is not None and output.stack is None and not output.single_file
+
+
+def planned_path(prepared: PreparedStage, index: int) -> str:
+    assert prepared.layout is not None
+    layout = prepared.layout
+    return str(layout.pickle_path(index) if prepared.options.output.mode == "pickle" else layout.payload_path(index))
+
+
+def planned_items(stage: "Stage", prepared: PreparedStage, tokens: tuple[Token, ...]) -> tuple[UpstreamItem, ...]:
+    """The items a stage with per-call payloads will have once its calls ran (those that succeed)."""
+    return tuple(
+        UpstreamItem(stage.name, index, path=planned_path(prepared, index), token=tokens[index])
+        for index in range(prepared.plan.n_calls)
+    )
+
+
+def stage_items(stage: "Stage", prepared: PreparedStage, result: RunResult, tokens: tuple[Token, ...]) -> tuple[UpstreamItem, ...]:
     """A finished (or verified) stage's results as the items later stages read, in call order."""
     items: list[UpstreamItem] = []
+    per_call = per_call_payloads(prepared)
     for outcome in result.outcomes:
         if not outcome.ok:
             items.append(UpstreamItem(stage.name, outcome.index, failed=True))
@@ -87,26 +134,14 @@ def stage_items(stage: "Stage", prepared: PreparedStage, result: RunResult) -> t
             for element, value in enumerate(values):
                 items.append(UpstreamItem(stage.name, outcome.index, element=element if stage.fan_out else None, value=value))
             continue
-        # A reused result's size and mtime are in its record; a new one's are read here.
-        token = (payload.nbytes, payload.mtime_ns) if payload.mtime_ns else _token(payload.path)
-        count = payload.n_values if stage.fan_out else 1
-        for element in range(count):
-            items.append(
-                UpstreamItem(
-                    stage.name, outcome.index, path=payload.path, element=element if stage.fan_out else None,
-                    n_elements=payload.n_values, token=token,
-                )
-            )
+        path = planned_path(prepared, outcome.index) if per_call else payload.path
+        token = tokens[outcome.index]
+        if not stage.fan_out:
+            items.append(UpstreamItem(stage.name, outcome.index, path=path, token=token))
+            continue
+        for element in range(payload.n_values):
+            items.append(UpstreamItem(stage.name, outcome.index, path=path, element=element, n_elements=payload.n_values, token=token))
     return tuple(items)
-
-
-def _token(path: str) -> tuple[int, int]:
-    """What identifies a stored result cheaply: its size and modification time (a rewrite changes it)."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return (-1, -1)
-    return (info.st_size, info.st_mtime_ns)
 
 
 def _is_stage(value: Any) -> bool:

@@ -9,23 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..core.identity import call_identities, legacy_call_digests
+from ..core.identity import CallIdentities, call_identities, legacy_call_digests
 from ..errors import PipelineError
 from ..log import run_logging
 from ..storage.layout import log_path
 from ..storage.resume import ResumePlan, plan_resume, relocate, run_signature
 from ..storage.results import RunResult
 from .items import Gathered, UpstreamItem
-from .prepare import PreparedStage, prepare_stage
+from .prepare import PreparedStage, Token, prepare_stage, result_tokens
 
 if TYPE_CHECKING:
+    from ..execution.gate import RunLink
     from ..session import Session
     from .pipeline import Pipeline
     from .stage import Stage
 
 
-def run_stage(prepared: PreparedStage, session: "Session", verbose: bool | None) -> RunResult:
-    """Run what is missing or stale in the stage, on the session's client."""
+def run_stage(prepared: PreparedStage, session: "Session", verbose: bool | None, link: "RunLink | None" = None) -> RunResult:
+    """Run what is missing or stale in the stage, on the session's client (``link``: with the
+    stages running at the same time)."""
     from ..execution.run import run_map
 
     logfile = log_path(prepared.options.log.logfile, prepared.layout, prepared.func_name)
@@ -33,7 +35,7 @@ def run_stage(prepared: PreparedStage, session: "Session", verbose: bool | None)
         log.info("Stage %s: %d calls of %s", prepared.name, prepared.plan.n_calls, prepared.func_name)
         result = run_map(
             prepared.func, prepared.func_name, prepared.plan, prepared.options, prepared.layout,
-            lambda: session.connect(prepared.plan.n_calls), log, label=f"{prepared.name} ({prepared.func_name})",
+            lambda: session.connect(prepared.plan.n_calls), log, label=f"{prepared.name} ({prepared.func_name})", link=link,
         )
         if result.ok:
             result.describe(log)
@@ -52,22 +54,23 @@ def measure_one_call(prepared: PreparedStage) -> tuple[float, float]:
     return estimate.seconds_per_call, float(estimate.peak_bytes_per_call)
 
 
-def _resume(prepared: PreparedStage, rerun: str | None = None) -> ResumePlan:
-    """What the stage's stored records say: which calls are done, stale, damaged or missing
-    (by the stage's own ``rerun``, unless given)."""
+def _resume(prepared: PreparedStage, rerun: str | None = None) -> tuple[CallIdentities, ResumePlan]:
+    """The stage's call identities, and what its stored records say: which calls are done,
+    stale, damaged or missing (by the stage's own ``rerun``, unless given)."""
     from ..execution.run import hash_file_content
 
     assert prepared.layout is not None
     options = prepared.options
     ids = call_identities(prepared.plan, options.run.version, hash_file_content())
-    return plan_resume(
+    return ids, plan_resume(
         prepared.layout, ids, run_signature(prepared.func_name, options.output), rerun or options.run.rerun,
         options.run.seed, options.output.single_file, legacy_digests=lambda: legacy_call_digests(prepared.plan),
     )
 
 
-def verify_stage(prepared: PreparedStage) -> RunResult:
-    """The stored results of a switched-off stage, each checked to be present and current."""
+def verify_stage(prepared: PreparedStage) -> tuple[RunResult, tuple[Token, ...]]:
+    """The stored results of a switched-off stage, each checked to be present and current,
+    with their tokens."""
     layout = prepared.layout
     if layout is None:
         raise PipelineError(
@@ -75,7 +78,7 @@ def verify_stage(prepared: PreparedStage) -> RunResult:
             f"has nothing stored to use when switched off. Switch it on, or let it write its results."
         )
     output = prepared.options.output
-    resume = _resume(prepared, "keep-stale" if prepared.options.run.rerun == "keep-stale" else "missing")
+    ids, resume = _resume(prepared, "keep-stale" if prepared.options.run.rerun == "keep-stale" else "missing")
     if resume.todo:
         shown = ", ".join(map(str, resume.todo[:10])) + (f" and {len(resume.todo) - 10} more" if len(resume.todo) > 10 else "")
         raise PipelineError(
@@ -87,11 +90,12 @@ def verify_stage(prepared: PreparedStage) -> RunResult:
     outcomes = tuple(resume.done[i] for i in range(prepared.plan.n_calls))
     container = str(layout.container_path) if layout.container_path.exists() else None
     returned: Any = [container] if output.single_file else [o.payload.path if o.payload else None for o in outcomes]
-    return RunResult(prepared.func_name, outcomes, layout, container, None, returned, output.stack is not None)
+    result = RunResult(prepared.func_name, outcomes, layout, container, None, returned, output.stack is not None)
+    return result, result_tokens(prepared, ids, resume, None)
 
 
-def resume_of(prepared: PreparedStage) -> ResumePlan | None:
-    """The stage's resume plan, or None for a stage that keeps its results in memory."""
+def resume_of(prepared: PreparedStage) -> tuple[CallIdentities, ResumePlan] | None:
+    """The stage's identities and resume plan, or None for a stage that keeps its results in memory."""
     return None if prepared.layout is None else _resume(prepared)
 
 
@@ -144,8 +148,8 @@ def preview_stage(
     layout = prepared.layout
     if layout is None:
         return StagePreview(stage.name, active, n_calls, {"results in memory (never stored)": tuple(range(n_calls))}, 0)
-    resume = _resume(prepared)
-    stored[stage.name] = _stored_items(stage, prepared, resume)
+    ids, resume = _resume(prepared)
+    stored[stage.name] = _stored_items(stage, prepared, ids, resume)
     failed = {i for i, line in resume.lines.items() if line.get("status") == "failed"}
     remade = set(upstream_rerun)
     reasons: dict[str, tuple[int, ...]] = {
@@ -210,7 +214,7 @@ def _items_of(upstream: "Stage", stored: dict[str, tuple[UpstreamItem, ...]]) ->
     return stored[upstream.name]
 
 
-def _stored_items(stage: "Stage", prepared: PreparedStage, resume: ResumePlan) -> tuple[UpstreamItem, ...]:
+def _stored_items(stage: "Stage", prepared: PreparedStage, ids: CallIdentities, resume: ResumePlan) -> tuple[UpstreamItem, ...]:
     """The stage's items as stored now (a call still to run stands as a failed placeholder)."""
     from ..core.outcome import CallFailure, TaskOutcome
     from .prepare import stage_items
@@ -221,7 +225,7 @@ def _stored_items(stage: "Stage", prepared: PreparedStage, resume: ResumePlan) -
         for index in range(prepared.plan.n_calls)
     ]
     result = RunResult(prepared.func_name, tuple(outcomes), prepared.layout, None, None, None, False)
-    return stage_items(stage, prepared, result)
+    return stage_items(stage, prepared, result, result_tokens(prepared, ids, resume, None))
 
 
 def stored_result(prepared: PreparedStage, resume: ResumePlan) -> RunResult | None:

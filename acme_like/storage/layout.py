@@ -236,6 +236,16 @@ class OutputLayout:
             ) from exc
 
 
+def payload_whereabouts(planned: str | os.PathLike[str]) -> tuple[Path, ...]:
+    """Where a call's payload planned at ``planned`` (a ``payload_path`` or, in a payload
+    directory, a ``pickle_path``) can be once the call ran: there, pickled beside it (values
+    HDF5 cannot hold), or either moved up into the run directory (ACME's emergency pickling)."""
+    path = Path(planned)
+    beside = (path, path.with_suffix(".pickle"))
+    run_dir = path.parent.parent  # <run_dir>/<stem>_payload/<stem>_<i>.h5
+    return tuple(dict.fromkeys((*beside, *(run_dir / p.name for p in beside))))
+
+
 def _empty_dir(path: Path) -> bool:
     """An empty directory (a run about to write its records leaves one for a moment)."""
     try:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .payload import file_mtime_ns
 from .layout import AppendStream, OutputLayout, atomic_write, write_failed
-from ..core.outcome import TaskOutcome
+from ..core.outcome import OK, TaskOutcome
 from ..errors import InputError, PayloadError
 
 #: Version of the records' format. 1: manifest and journal in ``<func>_payload/``, calls
@@ -102,9 +102,11 @@ def read_journal(layout: OutputLayout) -> dict[int, dict[str, Any]]:
     return latest
 
 
-def journal_line(layout: OutputLayout, outcome: TaskOutcome, key: str, code: str) -> dict[str, Any]:
-    """The journal's record of one outcome."""
+def journal_line(layout: OutputLayout, outcome: TaskOutcome, key: str, code: str, run: str | None = None) -> dict[str, Any]:
+    """The journal's record of one outcome; ``run`` is the id of the run that made its payload."""
     line: dict[str, Any] = {"i": outcome.index, "key": key, "code": code, "status": outcome.status}
+    if run is not None:
+        line["run"] = run
     if outcome.payload is not None:
         ref = outcome.payload
         line.update(
@@ -139,15 +141,22 @@ class Journal:
 
     Opening it rewrites the journal (atomically) with the lines of the results kept
     from before, at their new indices, so it always describes this run's directory.
+    Each line says which run made its payload (``run``): ``run_id`` for the calls of
+    this run, the recorded one for a kept result journaled again (moved up by ACME's
+    emergency pickling), so a kept result keeps the identity later stages read it by.
     A write that fails later (a full disk) does not stop the run: the journal stops
     there and keeps the error in :attr:`error`; the calls it misses are checked (and
     adopted or run again) by the next run.
     """
 
-    def __init__(self, layout: OutputLayout, keys: Sequence[str], code: str, kept: Mapping[int, Mapping[str, Any]]) -> None:
+    def __init__(
+        self, layout: OutputLayout, keys: Sequence[str], code: str, kept: Mapping[int, Mapping[str, Any]], run_id: str | None = None
+    ) -> None:
         self._layout = layout
         self._keys = keys
         self._code = code
+        self._run_id = run_id
+        self._kept_runs = {i: line.get("run") for i, line in kept.items() if line.get("status") == OK}
         try:
             with atomic_write(layout.journal_path) as tmp:
                 with open(tmp, "w", encoding="utf-8") as stream:
@@ -175,7 +184,9 @@ class Journal:
         )
 
     def _line(self, outcome: TaskOutcome) -> dict[str, Any]:
-        return journal_line(self._layout, outcome, self._keys[outcome.index], self._code)
+        index = outcome.index
+        run = self._kept_runs[index] if index in self._kept_runs else self._run_id
+        return journal_line(self._layout, outcome, self._keys[index], self._code, run)
 
     def close(self) -> None:
         self._out.close()

@@ -147,3 +147,15 @@ def test_a_directory_of_another_kind_of_run_is_a_clear_error(tmp_path, change):
     with pytest.raises(InputError, match=r"with other output settings .*Pass rerun=\"all\""):
         plan_resume(layout, identities(range(2)), {**SIGNATURE, **change}, "missing", seed=None, single_file=False)
 
+
+
+def test_journal_lines_name_the_run_that_made_each_payload_and_a_kept_result_keeps_its_run(tmp_path):
+    layout = earlier_run(tmp_path, range(3))
+    ids = identities(range(3))
+    first = resume(layout, range(3))
+    kept = {i: {**first.lines[i], "run": "r1"} for i in (0, 1)}  # call 2 runs again in run r2
+    journal = Journal(layout, ids.keys, ids.code, kept, "r2")
+    journal.record([first.done[1], first.done[2]])  # call 1 journaled again (moved up), call 2 made now
+    journal.close()
+    lines = read_journal(layout)
+    assert [lines[i]["run"] for i in range(3)] == ["r1", "r1", "r2"]
