@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import h5py
 import numpy as np
@@ -139,6 +139,8 @@ def _sequence_form(value: list | tuple) -> Form:
     if array.dtype.kind == "U":
         if not _all_leaves(items, str):
             raise NotStorable("a list mixing strings and other values")
+        if not _all_leaves(items, _without_nul):  # numpy's fixed-width strings drop trailing NULs
+            raise NotStorable("a list of strings holding NUL characters")
     elif array.dtype.kind == "S":
         raise NotStorable("a list of bytes")  # fixed-length bytes lose trailing NULs
     data, dtype = _array_form(array)
@@ -158,8 +160,14 @@ def _check_leaves(items: list, nested_ok: bool) -> None:
             raise NotStorable(f"a list holding {type(item).__name__}")
 
 
-def _all_leaves(items: list, kind: type) -> bool:
-    return all(_all_leaves(i, kind) if isinstance(i, list) else isinstance(i, kind) for i in items)
+def _all_leaves(items: list, kind: type | Callable[[Any], bool]) -> bool:
+    """Whether every leaf of the nested list is of type ``kind`` (or passes the test ``kind``)."""
+    test = (lambda item: isinstance(item, kind)) if isinstance(kind, type) else kind
+    return all(_all_leaves(i, kind) if isinstance(i, list) else test(i) for i in items)
+
+
+def _without_nul(item: Any) -> bool:
+    return "\x00" not in item
 
 
 def read_value(dataset: h5py.Dataset) -> Any:

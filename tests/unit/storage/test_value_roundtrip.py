@@ -55,6 +55,14 @@ def test_every_value_comes_back_as_returned(tmp_path_factory, mode, layout, resu
     assert same(got, result), f"{result!r} came back as {got!r}"
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("value", [["\x00"], ["a", "b\x00"], [["x\x00"], ["y"]], ("\x00", "z")], ids=repr)
+def test_strings_ending_in_nul_inside_lists_keep_it(tmp_path, layout, value):
+    # numpy's fixed-width strings, which a list of strings becomes, drop trailing NULs
+    got = round_trip(tmp_path, value, "hdf5", layout == "acme")
+    assert same(got, value), f"{value!r} came back as {got!r}"
+
+
 @pytest.mark.parametrize(
     "value",
     [None, 18, 2.5, True, 3 + 4j, math.nan, "s1", "a\x00b", "\ud800", b"ab\x00", b"", (1, "x"), (), [1, 2], np.ma.masked_array([1.0, 2.0], [0, 1])],
