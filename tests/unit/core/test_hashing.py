@@ -202,3 +202,20 @@ def test_digests_are_pinned():
 
 def test_frozen_dataclasses_keep_their_class_in_the_identity():
     assert dataclasses.is_dataclass(Item) and digest(Item("s", 1)) != digest(Other("s", 1))
+
+
+def test_call_keys_of_plain_arguments_are_those_run_directories_already_hold():
+    import operator
+
+    from acme_like.core.identity import call_identities
+    from acme_like.core.plan import plan_calls
+
+    # Pinned from acme_like before this encoding work: results of such calls are still found.
+    plan = plan_calls(operator.add, [[1, 2.5, "x", (1, 2), np.arange(2)], 3], {})
+    assert call_identities(plan).keys == (
+        "ee256f069d3c59656f7d43d21fd7e5dd.0", "7c33880773ee4b814772ee465d0a99f9.0", "824f3e82185f21bb38efbcfb9f102428.0",
+        "4bd80cea50cc73daa9396f522c36fcba.0", "ad24d83a40d1bd9763f7babb95e6865b.0",
+    )
+    assert call_identities(plan_calls(operator.add, [[1, 2], [3, 4]], {})).keys == (
+        "a42ba4553c2b49c33391836db345cedf.0", "fbd58a38fc1bcb61d8b4276dec426c28.0",
+    )
