@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..core.collector import collector_paused
 from ..core.identity import CallIdentities
 from ..core.options import OutputSpec
 from ..core.outcome import FAILED, OK, PayloadRef, TaskOutcome
@@ -132,10 +133,11 @@ def plan_resume(
     in_container = single_file and layout.container_path.exists()
     if single_file and not in_container:
         return ResumePlan(tuple(range(n_calls)), {}, 0, (), entropy)
-    journal = read_journal(layout)
-    if int(manifest.get("format", 1)) < 2 and journal and legacy_digests is not None:
-        journal = _from_legacy(journal, legacy_digests(), identities)
-    return _match(layout, identities, journal, in_container, rerun == "keep-stale", entropy)
+    with collector_paused():  # a dict, a PayloadRef and a TaskOutcome per call
+        journal = read_journal(layout)
+        if int(manifest.get("format", 1)) < 2 and journal and legacy_digests is not None:
+            journal = _from_legacy(journal, legacy_digests(), identities)
+        return _match(layout, identities, journal, in_container, rerun == "keep-stale", entropy)
 
 
 def _from_legacy(journal: Mapping[int, dict[str, Any]], legacy: Sequence[str], ids: CallIdentities) -> dict[int, dict[str, Any]]:
@@ -332,9 +334,7 @@ def _verified(
         )
     except (KeyError, TypeError, ValueError):
         return None
-    if in_container:
-        # Merged into the single-file container, which the next container is built from;
-        # stack_row says where the call was in it.
+    if in_container:  # merged into the single-file container the next is built from, at row stack_row
         return PayloadRef(str(layout.container_path), "container", ref.n_values, 0, ref.stack_shape, stack_row=old)
     if not _unchanged(ref.path, ref.nbytes, mtime_ns) and _checksum(ref.path, checked) != (ref.nbytes, ref.crc32):
         return None
