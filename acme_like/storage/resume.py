@@ -168,13 +168,13 @@ def _match(
     checked: dict[str, tuple[int, int] | None] = {}
     moved = 0
     distrusted: set[str] = set()
-    run_dir = str(layout.run_dir)
+    run_dir, code, relative = str(layout.run_dir), ids.code, layout.relative
     for index, key in enumerate(ids.keys):
         found = by_key.get(key)
         if found is None:
             continue
         old, line = found
-        same_code = line.get("code") == ids.code
+        same_code = line.get("code") == code
         if not same_code and not keep_stale:
             stale.append(index)
             continue
@@ -190,11 +190,12 @@ def _match(
             continue
         if not same_code:
             kept_stale.append(index)
-        ref, renames = _at_index(layout, ref, old, index)
-        moves += renames
-        moved += old != index
+        if old != index:
+            ref, renames = _at_index(layout, ref, old, index)
+            moves += renames
+            moved += 1
         done[index] = TaskOutcome(index, OK, float(line.get("seconds", 0.0)), ref)
-        path = None if ref.fmt == "container" else layout.relative(ref.path)
+        path = None if ref.fmt == "container" else relative(ref.path)
         if type(line.get("i")) is int and line["i"] == index and (path is None or line.get("path") == path):
             lines[index] = line  # most lines say all this already: no copy per call
         else:
