@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..core.binding import keyword_parameters
+from ..core.collector import collector_paused
 from ..core.options import Options, resolve_options
 from ..core.routing import route_own_keywords
 from ..core.plan import CallPlan, function_name, plan_calls
@@ -74,6 +75,7 @@ def prepare_stage(stage: "Stage", pipeline: "Pipeline", items_of: Callable[["Sta
     return PreparedStage(stage.name, func, func_name, plan, options, layout)
 
 
+@collector_paused()  # an item per call: see core.collector
 def stage_items(stage: "Stage", prepared: PreparedStage, result: RunResult) -> tuple[UpstreamItem, ...]:
     """A finished (or verified) stage's results as the items later stages read, in call order."""
     items: list[UpstreamItem] = []
