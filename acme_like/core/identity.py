@@ -73,10 +73,14 @@ def _call_keys(plan: CallPlan, hash_file_content: bool) -> tuple[tuple[str, ...]
     keys: list[str] = []
     inputs: list[tuple[str, int] | None] = []
     seen: dict[bytes, int] = {}
+    columns = plan.columns
+    values_header = f"tuple:{len(columns)}".encode()  # what feed(h, plan.call_values(index)) starts with
     for index in range(plan.n_calls):
         h = hashlib.blake2b(base, digest_size=16)
         files.first = None
-        feed(h, plan.call_values(index), files)
+        h.update(values_header)
+        for column in columns:
+            feed(h, column[index], files)
         inputs.append(files.first)
         raw = h.digest()
         if by_index:

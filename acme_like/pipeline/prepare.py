@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..core.binding import keyword_parameters
+from ..core.collector import collector_paused
 from ..core.identity import CallIdentities, result_digest
 from ..core.options import Options, resolve_options
 from ..core.routing import route_own_keywords
@@ -120,6 +121,7 @@ def planned_items(stage: "Stage", prepared: PreparedStage, tokens: tuple[Token, 
     )
 
 
+@collector_paused()  # an item per call: see core.collector
 def stage_items(stage: "Stage", prepared: PreparedStage, result: RunResult, tokens: tuple[Token, ...]) -> tuple[UpstreamItem, ...]:
     """A finished (or verified) stage's results as the items later stages read, in call order."""
     items: list[UpstreamItem] = []

@@ -88,17 +88,30 @@ def migrate_records(layout: OutputLayout) -> bool:
 
 def read_journal(layout: OutputLayout) -> dict[int, dict[str, Any]]:
     """The latest complete line per call index of the journal (a line cut short by a crash is skipped)."""
-    latest: dict[int, dict[str, Any]] = {}
     try:
-        with open(layout.journal_path, encoding="utf-8") as stream:
-            for text in stream:
-                try:
-                    line = json.loads(text)
-                    latest[int(line["i"])] = line
-                except (ValueError, KeyError, TypeError):
-                    continue
+        with open(layout.journal_path, "rb") as stream:
+            texts = stream.read().splitlines()
     except OSError:
-        pass
+        return {}
+    try:
+        # All lines as one array: one decoder call, each field name made once, not once a line.
+        lines = json.loads((b"[" + b",".join(texts) + b"]").decode("utf-8"))
+        whole = len(lines) == len(texts) and all(type(line) is dict for line in lines)
+    except ValueError:  # a line cut short or damaged: line by line, skipping it
+        whole = False
+    if not whole:
+        lines = []
+        for text in texts:
+            try:
+                lines.append(json.loads(text.decode("utf-8")))
+            except ValueError:
+                continue
+    latest: dict[int, dict[str, Any]] = {}
+    for line in lines:
+        try:
+            latest[int(line["i"])] = line
+        except (KeyError, TypeError, ValueError):
+            continue
     return latest
 
 

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..core.collector import collector_paused
 from ..core.identity import CallIdentities
 from ..core.options import OutputSpec
 from ..core.outcome import FAILED, OK, PayloadRef, TaskOutcome
@@ -132,10 +133,11 @@ def plan_resume(
     in_container = single_file and layout.container_path.exists()
     if single_file and not in_container:
         return ResumePlan(tuple(range(n_calls)), {}, 0, (), entropy)
-    journal = read_journal(layout)
-    if int(manifest.get("format", 1)) < 2 and journal and legacy_digests is not None:
-        journal = _from_legacy(journal, legacy_digests(), identities)
-    return _match(layout, identities, journal, in_container, rerun == "keep-stale", entropy)
+    with collector_paused():  # a dict, a PayloadRef and a TaskOutcome per call
+        journal = read_journal(layout)
+        if int(manifest.get("format", 1)) < 2 and journal and legacy_digests is not None:
+            journal = _from_legacy(journal, legacy_digests(), identities)
+        return _match(layout, identities, journal, in_container, rerun == "keep-stale", entropy)
 
 
 def _from_legacy(journal: Mapping[int, dict[str, Any]], legacy: Sequence[str], ids: CallIdentities) -> dict[int, dict[str, Any]]:
@@ -166,12 +168,13 @@ def _match(
     checked: dict[str, tuple[int, int] | None] = {}
     moved = 0
     distrusted: set[str] = set()
+    run_dir, code, relative = str(layout.run_dir), ids.code, layout.relative
     for index, key in enumerate(ids.keys):
         found = by_key.get(key)
         if found is None:
             continue
         old, line = found
-        same_code = line.get("code") == ids.code
+        same_code = line.get("code") == code
         if not same_code and not keep_stale:
             stale.append(index)
             continue
@@ -180,18 +183,23 @@ def _match(
                 failed.append(index)
                 lines[index] = {**line, "i": index}
             continue
-        ref = _verified(layout, line, old, in_container, checked)
+        ref = _verified(layout, run_dir, line, old, in_container, checked)
         if ref is None:
             damaged.append(index)
             distrusted.add(os.path.basename(str(line.get("path", ""))))  # its checksum failed: never adopted
             continue
         if not same_code:
             kept_stale.append(index)
-        ref, renames = _at_index(layout, ref, old, index)
-        moves += renames
-        moved += old != index
-        done[index] = TaskOutcome(index=index, status=OK, seconds=float(line.get("seconds", 0.0)), payload=ref)
-        lines[index] = {**line, "i": index, **({"path": layout.relative(ref.path)} if ref.fmt != "container" else {})}
+        if old != index:
+            ref, renames = _at_index(layout, ref, old, index)
+            moves += renames
+            moved += 1
+        done[index] = TaskOutcome(index, OK, float(line.get("seconds", 0.0)), ref)
+        path = None if ref.fmt == "container" else relative(ref.path)
+        if type(line.get("i")) is int and line["i"] == index and (path is None or line.get("path") == path):
+            lines[index] = line  # most lines say all this already: no copy per call
+        else:
+            lines[index] = {**line, "i": index, **({} if path is None else {"path": path})}
     adopted = 0
     if len(done) < len(ids.keys) and not in_container:
         referenced = distrusted | {os.path.basename(source) for source, _ in moves}
@@ -314,38 +322,33 @@ def relocate(layout: OutputLayout, plan: ResumePlan) -> None:
 
 
 def _verified(
-    layout: OutputLayout, line: Mapping[str, Any], old: int, in_container: bool, checked: dict[str, tuple[int, int] | None]
+    layout: OutputLayout, run_dir: str, line: Mapping[str, Any], old: int, in_container: bool,
+    checked: dict[str, tuple[int, int] | None],
 ) -> PayloadRef | None:
     try:
-        run_dir = str(layout.run_dir)
-        path = os.path.join(run_dir, line["path"])
-        shape = line.get("shape")
-        stack_path = line.get("stack_path")
-        mtime_ns = line.get("mtime_ns")
-        ref = PayloadRef(
-            path=path,
-            fmt=line["fmt"],
-            n_values=int(line["n_values"]),
-            nbytes=int(line["nbytes"]),
-            stack_shape=None if shape is None else tuple(shape),
-            crc32=int(line["crc32"]),
-            stack_path=None if stack_path is None else os.path.join(run_dir, stack_path),
-            stack_row=int(line.get("stack_row", 0)),
-            stack_nbytes=int(line.get("stack_nbytes", 0)),
-            stack_crc32=int(line.get("stack_crc32", 0)),
-            mtime_ns=mtime_ns if isinstance(mtime_ns, int) else 0,
+        shape, stack_path, mtime_ns = line.get("shape"), line.get("stack_path"), line.get("mtime_ns")
+        ref = PayloadRef(  # positional: this runs once per kept call
+            _under(run_dir, line["path"]), line["fmt"], int(line["n_values"]), int(line["nbytes"]),
+            None if shape is None else tuple(shape), int(line["crc32"]),
+            None if stack_path is None else _under(run_dir, stack_path), int(line.get("stack_row", 0)),
+            int(line.get("stack_nbytes", 0)), int(line.get("stack_crc32", 0)), mtime_ns if isinstance(mtime_ns, int) else 0,
         )
     except (KeyError, TypeError, ValueError):
         return None
-    if in_container:
-        # Merged into the single-file container, which the next container is built from;
-        # stack_row says where the call was in it.
+    if in_container:  # merged into the single-file container the next is built from, at row stack_row
         return PayloadRef(str(layout.container_path), "container", ref.n_values, 0, ref.stack_shape, stack_row=old)
-    if not _unchanged(ref.path, ref.nbytes, line.get("mtime_ns")) and _checksum(ref.path, checked) != (ref.nbytes, ref.crc32):
+    if not _unchanged(ref.path, ref.nbytes, mtime_ns) and _checksum(ref.path, checked) != (ref.nbytes, ref.crc32):
         return None
     if ref.stack_path is not None and _checksum(ref.stack_path, checked) != (ref.stack_nbytes, ref.stack_crc32):
         return None  # the shard with this call's first value is gone or damaged
     return ref
+
+
+def _under(run_dir: str, path: Any) -> str:
+    """``os.path.join(run_dir, path)``, in one step for the common case (it runs once per kept call)."""
+    if type(path) is str and not path.startswith(os.sep) and not run_dir.endswith(os.sep):
+        return f"{run_dir}{os.sep}{path}"
+    return os.path.join(run_dir, path)
 
 
 def _unchanged(path: str, nbytes: int, mtime_ns: Any) -> bool:

@@ -75,6 +75,28 @@ def test_a_journal_line_cut_short_is_skipped_and_the_lines_before_it_count(tmp_p
     assert sorted(plan.done) == [0, 1, 2]
 
 
+def test_damaged_lines_anywhere_in_the_journal_are_skipped_and_the_others_count(tmp_path):
+    layout = earlier_run(tmp_path, range(6))
+    lines = layout.journal_path.read_bytes().splitlines(keepends=True)
+    damaged = [
+        lines[0], b"\n", lines[1][:20] + b"\xff\xfe" + lines[1][20:], b"[1, 2]\n", lines[2].rstrip() + b"," + lines[3],
+        lines[4].replace(b"\n", b"\r\n"), b'{"i": "x"}\n', b"null\n", lines[5],
+    ]
+    layout.journal_path.write_bytes(b"".join(damaged))
+    assert sorted(read_journal(layout)) == [0, 4, 5]
+    plan = resume(layout, range(6))
+    assert sorted(plan.done) == [0, 1, 2, 3, 4, 5]  # the payloads of 1 to 3 are complete: adopted
+    assert plan.adopted == 3
+
+
+def test_the_latest_line_of_a_call_counts(tmp_path):
+    layout = earlier_run(tmp_path, range(3))
+    lines = layout.journal_path.read_text().splitlines(keepends=True)
+    layout.journal_path.write_text("".join(lines) + lines[1].replace('"seconds":0.5', '"seconds":2.5'))
+    assert read_journal(layout)[1]["seconds"] == 2.5
+    assert resume(layout, range(3)).done[1].seconds == 2.5
+
+
 def test_a_complete_payload_whose_journal_line_was_cut_short_is_adopted(tmp_path):
     layout = earlier_run(tmp_path, range(4))
     lines = layout.journal_path.read_text().splitlines(keepends=True)
