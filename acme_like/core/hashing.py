@@ -1,6 +1,6 @@
 """Hash argument values for call identities: arrays by their bytes, containers item by item,
 files named by an argument by their path, size and modification time (or content), frozen
-dataclasses by their class and the pickle of their fields' values, anything else by its pickle.
+dataclasses by their class and each of their fields' values, anything else by its pickle.
 
 Each encoding starts with its kind and is self-delimiting, so different values feed
 different bytes; none depends on the process (no ``id``, no hash seed).
@@ -62,31 +62,59 @@ def feed(h: Any, value: Any, files: FileIds | None = None) -> None:
             feed(h, item, files)
     elif files is not None and isinstance(value, (str, Path)) and (found := files.identify(value)) is not None:
         h.update(found)
+    elif (encoding := _encoding(type(value))) is not None:
+        header, fields = encoding
+        h.update(header)
+        _feed_fields(h, fields(value))
     else:
-        try:
-            h.update(_pickled(value))
-        except Exception:  # unpicklable here means unpicklable for the workers too; identify by repr
-            h.update(repr(value).encode(errors="replace"))
+        _feed_pickle(h, value)
+
+
+def _feed_pickle(h: Any, value: Any) -> None:
+    try:
+        h.update(pickle.dumps(value, protocol=4))
+    except Exception:  # unpicklable here means unpicklable for the workers too; identify by repr
+        h.update(repr(value).encode(errors="replace"))
+
+
+def _feed_fields(h: Any, values: tuple[Any, ...]) -> None:
+    """A frozen dataclass's field values, each on its own (never one pickle of all of them: a
+    pickle writes a value met twice as a reference, so equal values aliased differently, such
+    as one token string shared by every item of a run against one string per journal line,
+    would feed different bytes). Plain scalars and tuples get a short tagged form of their own."""
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            data = value.encode("utf-8", "surrogatepass")
+            h.update(b"s%d:" % len(data))
+            h.update(data)
+        elif kind is int:
+            h.update(b"i%d;" % value)
+        elif value is None:
+            h.update(b"N")
+        elif kind is bool:
+            h.update(b"T" if value else b"F")
+        elif kind is tuple:
+            h.update(b"t%d:" % len(value))
+            _feed_fields(h, value)
+        else:
+            h.update(b"v")
+            feed(h, value)
 
 
 #: Per type: how its values are pickled for identities (None: as any value).
 _ENCODINGS: dict[type, tuple[bytes, Callable[[Any], tuple[Any, ...]]] | None] = {}
 
 
-def _pickled(value: Any) -> bytes:
-    """``value`` pickled; a frozen dataclass as its class, field names and a tuple of its fields'
-    values (pickling it whole calls a Python ``__getstate__`` per value: 5x slower). As for any
-    pickle, equal values aliased differently (one str in two fields, or two equal ones) can
-    pickle differently: a needless rerun at worst, never two different values alike."""
-    cls = type(value)
+def _encoding(cls: type) -> tuple[bytes, Callable[[Any], tuple[Any, ...]]] | None:
+    """How values of ``cls`` are fed: a frozen dataclass as its class, field names and each of
+    its fields' values (pickling it whole calls a Python ``__getstate__`` per value: 5x
+    slower); None for any other type (fed as its pickle)."""
     try:
-        encoding = _ENCODINGS[cls]
+        return _ENCODINGS[cls]
     except KeyError:
         encoding = _ENCODINGS[cls] = _dataclass_encoding(cls)
-    if encoding is None:
-        return pickle.dumps(value, protocol=4)
-    header, fields = encoding
-    return header + pickle.dumps(fields(value), protocol=4)
+        return encoding
 
 
 def _dataclass_encoding(cls: type) -> tuple[bytes, Callable[[Any], tuple[Any, ...]]] | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..core.binding import keyword_parameters
 from ..core.collector import collector_paused
-from ..core.identity import CallIdentities, result_digest
+from ..core.identity import CallIdentities
 from ..core.options import Options, resolve_options
 from ..core.routing import route_own_keywords
 from ..core.plan import CallPlan, function_name, plan_calls
@@ -88,16 +88,22 @@ def prepare_stage(stage: "Stage", pipeline: "Pipeline", items_of: Callable[["Sta
 
 def result_tokens(prepared: PreparedStage, ids: CallIdentities, resume: ResumePlan, run_id: str | None) -> tuple[Token, ...]:
     """Per call of the stage, the token of its result: a kept result's from its journal line,
-    the others' from their digest and ``run_id``, the run about to make them."""
+    the others' from their key and code and ``run_id``, the run about to make them.
+
+    The key and code are joined, not digested: the token is hashed into each later
+    call's identity anyway, and a digest per call was a sixth of planning a pipeline."""
     tokens: list[Token] = []
+    made_now = f"run:{run_id}"
+    keys, code = ids.keys, ids.code
+    done, lines = resume.done, resume.lines
     for index in range(prepared.plan.n_calls):
-        line = resume.lines.get(index) if index in resume.done else None
+        line = lines.get(index) if index in done else None
         if line is None:
-            tokens.append((ids.digest(index), f"run:{run_id}"))
+            tokens.append((f"{keys[index]}:{code}", made_now))
             continue
         run = line.get("run")
         made = f"run:{run}" if isinstance(run, str) else f"bytes:{line.get('nbytes')}:crc32:{line.get('crc32')}"
-        tokens.append((result_digest(str(line.get("key")), str(line.get("code"))), made))
+        tokens.append((f"{line.get('key')}:{line.get('code')}", made))
     return tuple(tokens)
 
 
@@ -107,16 +113,23 @@ def per_call_payloads(prepared: PreparedStage) -> bool:
     return prepared.layout is not None and output.stack is None and not output.single_file
 
 
-def planned_path(prepared: PreparedStage, index: int) -> str:
-    assert prepared.layout is not None
+def planned_paths(prepared: PreparedStage) -> Callable[[int], str]:
+    """The payload path of each call of a stage with per-call payloads, as ``layout`` names it,
+    made from one template per stage (two ``Path`` joins per call were a third of planning)."""
     layout = prepared.layout
-    return str(layout.pickle_path(index) if prepared.options.output.mode == "pickle" else layout.payload_path(index))
+    assert layout is not None
+    named = layout.pickle_path if prepared.options.output.mode == "pickle" else layout.payload_path
+    head, tail = str(named(0)).rsplit("_0.", 1)
+    if str(named(12)) != f"{head}_12.{tail}":  # pragma: no cover - the layout names payloads <stem>_<index>.<ext>
+        return lambda index: str(named(index))
+    return lambda index: f"{head}_{index}.{tail}"
 
 
 def planned_items(stage: "Stage", prepared: PreparedStage, tokens: tuple[Token, ...]) -> tuple[UpstreamItem, ...]:
     """The items a stage with per-call payloads will have once its calls ran (those that succeed)."""
+    path = planned_paths(prepared)
     return tuple(
-        UpstreamItem(stage.name, index, path=planned_path(prepared, index), token=tokens[index])
+        UpstreamItem(stage.name, index, path=path(index), token=tokens[index])
         for index in range(prepared.plan.n_calls)
     )
 
@@ -125,7 +138,7 @@ def planned_items(stage: "Stage", prepared: PreparedStage, tokens: tuple[Token, 
 def stage_items(stage: "Stage", prepared: PreparedStage, result: RunResult, tokens: tuple[Token, ...]) -> tuple[UpstreamItem, ...]:
     """A finished (or verified) stage's results as the items later stages read, in call order."""
     items: list[UpstreamItem] = []
-    per_call = per_call_payloads(prepared)
+    planned = planned_paths(prepared) if per_call_payloads(prepared) else None
     for outcome in result.outcomes:
         if not outcome.ok:
             items.append(UpstreamItem(stage.name, outcome.index, failed=True))
@@ -136,7 +149,7 @@ def stage_items(stage: "Stage", prepared: PreparedStage, result: RunResult, toke
             for element, value in enumerate(values):
                 items.append(UpstreamItem(stage.name, outcome.index, element=element if stage.fan_out else None, value=value))
             continue
-        path = planned_path(prepared, outcome.index) if per_call else payload.path
+        path = planned(outcome.index) if planned is not None else payload.path
         token = tokens[outcome.index]
         if not stage.fan_out:
             items.append(UpstreamItem(stage.name, outcome.index, path=path, token=token))
