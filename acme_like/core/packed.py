@@ -2,14 +2,18 @@
 
 dask walks the arguments of every task it is given, looking for keys, and pickles each
 outcome as an object of its own; for a task of thousands of tiny calls both cost more
-than the calls. ``CallBatch`` is one opaque argument; ``PackedOutcomes`` holds a batch's
+than the calls. ``CallBatch`` is one opaque argument, pickled once when it is made: the
+scheduler never unpickles its calls, and the messages dask keeps for its own logs (the
+last thousand per connection, ``distributed.admin.low-level-log-length``) hold a few
+bytes per call instead of the call objects. ``PackedOutcomes`` holds a batch's
 outcomes as columns and gives back exactly the outcomes it was made from. Pure values:
 no files, no dask.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import pickle
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -19,16 +23,48 @@ from .outcome import FAILED, OK, TaskOutcome
 _ARRAY_KINDS = "biufc"
 
 
+#: Turns calls into bytes, with pickle's ``buffer_callback``: cloudpickle's ``dumps``.
+Dumps = Callable[..., bytes]
+
+
 class CallBatch:
-    """The ``(index, values)`` of a task's calls, as one argument dask does not look into."""
+    """The ``(index, values)`` of a task's calls, as one argument dask does not look into.
 
-    __slots__ = ("calls",)
+    Given ``dumps``, the calls are pickled at once and travel as those bytes, unless some
+    value holds a buffer pickle can send out of band (a numpy array): copying those into
+    bytes would cost memory, so such calls travel as they are.
+    """
 
-    def __init__(self, calls: Sequence[tuple[int, tuple[Any, ...]]]) -> None:
-        self.calls = calls
+    __slots__ = ("_calls", "_pickled")
+
+    def __init__(self, calls: Sequence[tuple[int, tuple[Any, ...]]], dumps: Dumps | None = None) -> None:
+        self._calls: Sequence[tuple[int, tuple[Any, ...]]] | None = calls
+        self._pickled: bytes | None = None
+        if dumps is not None:
+            buffers: list[Any] = []
+            pickled = dumps(calls, protocol=5, buffer_callback=buffers.append)
+            if not buffers:
+                self._calls, self._pickled = None, pickled
+
+    @property
+    def calls(self) -> Sequence[tuple[int, tuple[Any, ...]]]:
+        if self._calls is None:
+            assert self._pickled is not None
+            self._calls = pickle.loads(self._pickled)
+        return self._calls
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (CallBatch, (self.calls,))
+        if self._pickled is not None:
+            return (_unpickled_batch, (self._pickled,))
+        return (CallBatch, (self._calls,))
+
+
+def _unpickled_batch(pickled: bytes) -> CallBatch:
+    """The batch, its calls still pickled: the scheduler unpickles every task it is sent,
+    only the worker reads the calls."""
+    batch = CallBatch.__new__(CallBatch)
+    batch._calls, batch._pickled = None, pickled
+    return batch
 
 
 class PackedOutcomes:
