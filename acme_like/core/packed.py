@@ -81,6 +81,38 @@ class PackedOutcomes:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuilt, (self._columns,))
 
+    def indices(self) -> np.ndarray:
+        """The call indices, in order."""
+        return self._columns[0]
+
+    def oks(self) -> list[bool]:
+        return self._columns[1].tolist()
+
+    def values(self) -> list[Any]:
+        """The values as they came back (None for each when there were none)."""
+        values = self._columns[6]
+        return [None] * len(self) if values is None else list(values)
+
+    def failure_rows(self) -> dict[int, Any]:
+        """Row -> failure, for the calls that failed."""
+        return self._columns[8]
+
+    def timed(self) -> tuple[float, int, int]:
+        """The seconds of the calls that succeeded, how many succeeded, how many failed."""
+        ok, seconds = self._columns[1], self._columns[2]
+        n_ok = int(np.count_nonzero(ok))
+        return float(seconds[ok].sum()), n_ok, len(ok) - n_ok
+
+    def outcome(self, row: int) -> TaskOutcome:
+        """The outcome in ``row``, as it was packed."""
+        index, ok, seconds, started, ended, attempt, values, payloads, failures, placed = self._columns
+        peak, worker, host = placed
+        return TaskOutcome(
+            int(index[row]), OK if ok[row] else FAILED, float(seconds[row]), None if payloads is None else payloads[row],
+            None if values is None else values[row], failures.get(row), _float(started[row]), _float(ended[row]),
+            peak, worker, host, int(attempt[row]),
+        )
+
     def unpack(self) -> list[TaskOutcome]:
         """The outcomes as they were packed."""
         index, ok, seconds, started, ended, attempt, values, payloads, failures, placed = self._columns
@@ -94,6 +126,10 @@ class PackedOutcomes:
             TaskOutcome(i, OK if good else FAILED, s, p, v, failures.get(k), st, en, peak, worker, host, a)
             for k, (i, good, s, st, en, a, v, p) in enumerate(rows)
         ]
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _rebuilt(columns: tuple[Any, ...]) -> PackedOutcomes:

@@ -38,7 +38,8 @@ from .progress import Progress
 from ..core.batching import MAX_BATCH, TARGET_TASK_SECONDS, choose_batch_size, first_wave, split
 from ..storage.shards import MAX_SHARD_CALLS
 from .sharing import forget, share_large_arrays
-from ..core.packed import CallBatch
+from ..core.outcome_table import OutcomeTable
+from ..core.packed import CallBatch, PackedOutcomes
 from .worker import BudgetedBatch, CallContext, run_call, run_calls_within
 
 logger = logging.getLogger(__name__)
@@ -93,8 +94,8 @@ def run_on_client(
     record: Recorder = None,
     lost_retries: int = 2,
     share_arrays: bool = False,
-) -> list[TaskOutcome]:
-    """Run the calls ``indices`` as tasks on ``client``; return their outcomes in that order.
+) -> OutcomeTable:
+    """Run the calls ``indices`` as tasks on ``client``; return their outcomes (in call order).
 
     With ``batch_size="auto"`` the calls travel at first in two tasks per worker, each
     running its calls for about 0.2 s and handing back the ones it did not start; those
@@ -130,7 +131,7 @@ def _run_tasks(
     record: Recorder,
     lost_retries: int,
     prefix: str,
-) -> list[TaskOutcome]:
+) -> OutcomeTable:
     started = time.time()
     book = TaskBook(prefix, lost_retries, lambda: _scatter(client, context))
     auto = batch_size == "auto"
@@ -171,7 +172,7 @@ def _run_tasks(
         raise
     finally:
         client.cancel(book.scattered, force=True)
-    return [run.outcomes[i] for i in indices]
+    return run.outcomes
 
 
 def _gathered(client: Client, completed: as_completed) -> Iterator[list[tuple[Any, Any]]]:
@@ -214,7 +215,7 @@ class _Run:
     ) -> None:
         self.client, self.context, self.plan, self.book = client, context, plan, book
         self.progress, self.record, self.started, self.budget_s = progress, record, started, budget_s
-        self.outcomes: dict[int, TaskOutcome] = {}
+        self.outcomes = OutcomeTable(plan.n_calls)
         self.futures: list[Any] = []
         self.unstarted: list[Sequence[int]] = []  # calls not sized yet: waiting, or handed back by tasks that spent their budget
         self.queued: deque[Sequence[int]] = deque()  # chunks sized, not submitted yet
@@ -259,7 +260,8 @@ class _Run:
         if isinstance(result, BudgetedBatch):
             if result.unstarted:
                 self.unstarted.append(result.unstarted)
-            result = result.outcomes.unpack()
+            self._finish_packed(result.outcomes)
+            return
         if isinstance(result, list):
             for outcome in result:
                 if outcome.ok:
@@ -288,7 +290,7 @@ class _Run:
     def give_up(self, indices: Sequence[int], error: BaseException) -> None:
         """Fail every call without an outcome; one that took its worker down alone is a crash."""
         outcomes = []
-        for index in (i for i in indices if i not in self.outcomes):
+        for index in (i for i in indices if not self.outcomes.has(i)):
             outcome = _lost(self.context, index, self.plan.call_values(index), error, "worker-lost")
             if self.book.deaths(index):
                 outcome = self._crashed(index, error, {}, f"; then the run stopped: {type(error).__name__}: {error}")
@@ -298,10 +300,19 @@ class _Run:
     def _finish(self, outcomes: list[TaskOutcome]) -> None:
         if self.record is not None:
             self.record(outcomes)
-        for outcome in outcomes:
-            self.outcomes[outcome.index] = outcome
+        self.outcomes.add(outcomes)
         n_failed = sum(1 for o in outcomes if not o.ok)
         self.progress.advance(len(outcomes) - n_failed, n_failed)
+
+    def _finish_packed(self, packed: PackedOutcomes) -> None:
+        """A batch's outcomes, kept packed: the journal, when there is one, reads them one by one."""
+        if self.record is not None:
+            self.record(packed.unpack())
+        self.outcomes.add_packed(packed)
+        seconds, n_ok, n_failed = packed.timed()
+        self._timed_s += seconds
+        self._timed_n += n_ok
+        self.progress.advance(n_ok, n_failed)
 
     def _adopt(self, index: int) -> TaskOutcome | None:
         layout = self.context.layout
