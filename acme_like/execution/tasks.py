@@ -228,7 +228,7 @@ class _Run:
         if not chunks:
             return []
         shared = self.book.shared()
-        specs = [CallBatch(tuple((i, self.plan.call_values(i)) for i in chunk), cloudpickle.dumps) for chunk in chunks]
+        specs = [CallBatch(self.plan.calls_of(chunk), cloudpickle.dumps) for chunk in chunks]
         keys = self.book.keys(chunks, solo=alone)
         # Twice the target once calls are timed: a task sized from the measured time runs to its end.
         budget = None if self.budget_s is None else self.budget_s * (2 if self._timed_n else 1)

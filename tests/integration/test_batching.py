@@ -42,7 +42,8 @@ def test_slow_calls_are_not_batched(processes_client):
 
 @pytest.mark.parametrize(
     "seconds, remaining, workers, size",
-    [(0.0001, 100_000, 2, 2000), (0.0001, 1000, 2, 25), (0.5, 1000, 2, 1), (0.01, 10_000, 4, 20), (0.1, 36, 2, 1)],
+    [(0.0001, 100_000, 2, 2000), (0.0001, 1000, 2, 500), (0.0001, 600, 2, 300), (5e-6, 60_000, 2, 10_000),
+     (0.5, 1000, 2, 1), (0.01, 10_000, 4, 20), (0.1, 36, 2, 1)],
 )
 def test_batch_size_carries_work_but_keeps_the_load_balanced(seconds, remaining, workers, size):
     assert choose_batch_size(seconds, remaining, workers) == size
