@@ -270,5 +270,6 @@ def _execute(
             lost_retries=options.run.worker_retries,
             share_arrays=workers_are_local(client),
         )
-    workers.extend(describe_workers(client))
+    if context.layout is not None:  # for the run record; a run in memory has none
+        workers.extend(describe_workers(client))
     return outcomes
