@@ -72,8 +72,9 @@ class PackedOutcomes:
 
     __slots__ = ("_columns",)
 
-    def __init__(self, outcomes: Sequence[TaskOutcome]) -> None:
-        self._columns = _pack(outcomes)
+    def __init__(self, outcomes: Sequence[TaskOutcome], placed: tuple[int | None, str | None, str | None] | None = None) -> None:
+        """``placed``: the ``(peak_bytes, worker, host)`` of every outcome, instead of their own."""
+        self._columns = _pack(outcomes, placed)
 
     def __len__(self) -> int:
         return len(self._columns[0])
@@ -138,11 +139,12 @@ def _rebuilt(columns: tuple[Any, ...]) -> PackedOutcomes:
     return packed
 
 
-def _pack(outcomes: Sequence[TaskOutcome]) -> tuple[Any, ...]:
+def _pack(outcomes: Sequence[TaskOutcome], placed: tuple[Any, ...] | None) -> tuple[Any, ...]:
     first = outcomes[0] if outcomes else None
-    placed = (None, None, None) if first is None else (first.peak_bytes, first.worker, first.host)
-    if any((o.peak_bytes, o.worker, o.host) != placed for o in outcomes):
-        raise ValueError("the outcomes of one batch share their worker, host and peak memory")
+    if placed is None:
+        placed = (None, None, None) if first is None else (first.peak_bytes, first.worker, first.host)
+        if any((o.peak_bytes, o.worker, o.host) != placed for o in outcomes):
+            raise ValueError("the outcomes of one batch share their worker, host and peak memory")
     index = np.fromiter((o.index for o in outcomes), dtype=np.int64, count=len(outcomes))
     ok = np.fromiter((o.status == OK for o in outcomes), dtype=bool, count=len(outcomes))
     seconds = np.fromiter((o.seconds for o in outcomes), dtype=np.float64, count=len(outcomes))
