@@ -180,10 +180,10 @@ def _verify(name: str, n: int, run: dict) -> dict:
 
 
 def _hash_package(package: Path) -> str:
-    """A short hash of a package's ``*.py`` sources (names and contents)."""
+    """A short hash of a package's ``*.py`` sources in every folder (relative names and contents)."""
     digest = hashlib.sha256()
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

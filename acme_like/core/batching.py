@@ -13,6 +13,12 @@ TARGET_TASK_SECONDS = 0.2
 #: Tasks per worker at least: the last task of a worker then holds at most ~5 % of its
 #: work, so the load stays balanced to the end.
 TASKS_PER_WORKER = 20
+#: Seconds of work one task carries at least, when calls are timed (unless fewer calls are
+#: left than that per worker): the parent fetches results and refills the workers every
+#: 0.2 s (``execution.tasks.GATHER_INTERVAL_S``) with at most 8 tasks each in flight, so
+#: shorter tasks would leave a worker idle between two fetches (100,000 calls of 5 us:
+#: tasks of 1,500 calls, 8 ms each, kept the workers busy a third of the time).
+MIN_TASK_SECONDS = 0.05
 MAX_BATCH = 10_000
 #: Tasks per worker that carry all calls at first: one running, one queued behind it, so
 #: a worker never waits for the parent while the call time is being measured.
@@ -24,12 +30,15 @@ MAX_FIRST_CHUNK = 20_000
 
 
 def choose_batch_size(seconds_per_call: float, n_remaining: int, n_workers: int) -> int:
-    """Calls per task: about ``TARGET_TASK_SECONDS`` of work, yet several tasks per worker."""
+    """Calls per task: about ``TARGET_TASK_SECONDS`` of work, yet several tasks per worker,
+    and no task under ``MIN_TASK_SECONDS`` while each worker still gets one."""
     if n_remaining <= 0:
         return 1
-    by_time = math.floor(TARGET_TASK_SECONDS / max(seconds_per_call, 1e-6))
+    per_call = max(seconds_per_call, 1e-6)
+    by_time = math.floor(TARGET_TASK_SECONDS / per_call)
     by_balance = math.ceil(n_remaining / (TASKS_PER_WORKER * max(1, n_workers)))
-    return max(1, min(by_time, by_balance, MAX_BATCH))
+    floor = min(math.floor(MIN_TASK_SECONDS / per_call), math.ceil(n_remaining / max(1, n_workers)))
+    return max(1, min(by_time, max(by_balance, floor), MAX_BATCH))
 
 
 def first_chunks(n_calls: int, n_workers: int) -> int:

@@ -2,14 +2,18 @@
 
 dask walks the arguments of every task it is given, looking for keys, and pickles each
 outcome as an object of its own; for a task of thousands of tiny calls both cost more
-than the calls. ``CallBatch`` is one opaque argument; ``PackedOutcomes`` holds a batch's
+than the calls. ``CallBatch`` is one opaque argument, pickled once when it is made: the
+scheduler never unpickles its calls, and the messages dask keeps for its own logs (the
+last thousand per connection, ``distributed.admin.low-level-log-length``) hold a few
+bytes per call instead of the call objects. ``PackedOutcomes`` holds a batch's
 outcomes as columns and gives back exactly the outcomes it was made from. Pure values:
 no files, no dask.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import pickle
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -19,16 +23,48 @@ from .outcome import FAILED, OK, TaskOutcome
 _ARRAY_KINDS = "biufc"
 
 
+#: Turns calls into bytes, with pickle's ``buffer_callback``: cloudpickle's ``dumps``.
+Dumps = Callable[..., bytes]
+
+
 class CallBatch:
-    """The ``(index, values)`` of a task's calls, as one argument dask does not look into."""
+    """The ``(index, values)`` of a task's calls, as one argument dask does not look into.
 
-    __slots__ = ("calls",)
+    Given ``dumps``, the calls are pickled at once and travel as those bytes, unless some
+    value holds a buffer pickle can send out of band (a numpy array): copying those into
+    bytes would cost memory, so such calls travel as they are.
+    """
 
-    def __init__(self, calls: Sequence[tuple[int, tuple[Any, ...]]]) -> None:
-        self.calls = calls
+    __slots__ = ("_calls", "_pickled")
+
+    def __init__(self, calls: Sequence[tuple[int, tuple[Any, ...]]], dumps: Dumps | None = None) -> None:
+        self._calls: Sequence[tuple[int, tuple[Any, ...]]] | None = calls
+        self._pickled: bytes | None = None
+        if dumps is not None:
+            buffers: list[Any] = []
+            pickled = dumps(calls, protocol=5, buffer_callback=buffers.append)
+            if not buffers:
+                self._calls, self._pickled = None, pickled
+
+    @property
+    def calls(self) -> Sequence[tuple[int, tuple[Any, ...]]]:
+        if self._calls is None:
+            assert self._pickled is not None
+            self._calls = pickle.loads(self._pickled)
+        return self._calls
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (CallBatch, (self.calls,))
+        if self._pickled is not None:
+            return (_unpickled_batch, (self._pickled,))
+        return (CallBatch, (self._calls,))
+
+
+def _unpickled_batch(pickled: bytes) -> CallBatch:
+    """The batch, its calls still pickled: the scheduler unpickles every task it is sent,
+    only the worker reads the calls."""
+    batch = CallBatch.__new__(CallBatch)
+    batch._calls, batch._pickled = None, pickled
+    return batch
 
 
 class PackedOutcomes:
@@ -36,14 +72,47 @@ class PackedOutcomes:
 
     __slots__ = ("_columns",)
 
-    def __init__(self, outcomes: Sequence[TaskOutcome]) -> None:
-        self._columns = _pack(outcomes)
+    def __init__(self, outcomes: Sequence[TaskOutcome], placed: tuple[int | None, str | None, str | None] | None = None) -> None:
+        """``placed``: the ``(peak_bytes, worker, host)`` of every outcome, instead of their own."""
+        self._columns = _pack(outcomes, placed)
 
     def __len__(self) -> int:
         return len(self._columns[0])
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuilt, (self._columns,))
+
+    def indices(self) -> np.ndarray:
+        """The call indices, in order."""
+        return self._columns[0]
+
+    def oks(self) -> list[bool]:
+        return self._columns[1].tolist()
+
+    def values(self) -> list[Any]:
+        """The values as they came back (None for each when there were none)."""
+        values = self._columns[6]
+        return [None] * len(self) if values is None else list(values)
+
+    def failure_rows(self) -> dict[int, Any]:
+        """Row -> failure, for the calls that failed."""
+        return self._columns[8]
+
+    def timed(self) -> tuple[float, int, int]:
+        """The seconds of the calls that succeeded, how many succeeded, how many failed."""
+        ok, seconds = self._columns[1], self._columns[2]
+        n_ok = int(np.count_nonzero(ok))
+        return float(seconds[ok].sum()), n_ok, len(ok) - n_ok
+
+    def outcome(self, row: int) -> TaskOutcome:
+        """The outcome in ``row``, as it was packed."""
+        index, ok, seconds, started, ended, attempt, values, payloads, failures, placed = self._columns
+        peak, worker, host = placed
+        return TaskOutcome(
+            int(index[row]), OK if ok[row] else FAILED, float(seconds[row]), None if payloads is None else payloads[row],
+            None if values is None else values[row], failures.get(row), _float(started[row]), _float(ended[row]),
+            peak, worker, host, int(attempt[row]),
+        )
 
     def unpack(self) -> list[TaskOutcome]:
         """The outcomes as they were packed."""
@@ -60,17 +129,22 @@ class PackedOutcomes:
         ]
 
 
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _rebuilt(columns: tuple[Any, ...]) -> PackedOutcomes:
     packed = PackedOutcomes.__new__(PackedOutcomes)
     packed._columns = columns
     return packed
 
 
-def _pack(outcomes: Sequence[TaskOutcome]) -> tuple[Any, ...]:
+def _pack(outcomes: Sequence[TaskOutcome], placed: tuple[Any, ...] | None) -> tuple[Any, ...]:
     first = outcomes[0] if outcomes else None
-    placed = (None, None, None) if first is None else (first.peak_bytes, first.worker, first.host)
-    if any((o.peak_bytes, o.worker, o.host) != placed for o in outcomes):
-        raise ValueError("the outcomes of one batch share their worker, host and peak memory")
+    if placed is None:
+        placed = (None, None, None) if first is None else (first.peak_bytes, first.worker, first.host)
+        if any((o.peak_bytes, o.worker, o.host) != placed for o in outcomes):
+            raise ValueError("the outcomes of one batch share their worker, host and peak memory")
     index = np.fromiter((o.index for o in outcomes), dtype=np.int64, count=len(outcomes))
     ok = np.fromiter((o.status == OK for o in outcomes), dtype=bool, count=len(outcomes))
     seconds = np.fromiter((o.seconds for o in outcomes), dtype=np.float64, count=len(outcomes))

@@ -84,6 +84,15 @@ class CallPlan:
         """The values of call ``index`` for each split slot, in template order."""
         return tuple(column[index] for column in self.columns)
 
+    def calls_of(self, indices: Sequence[int]) -> tuple[tuple[int, tuple[Any, ...]], ...]:
+        """``(index, call_values(index))`` for each of ``indices``; a run of consecutive
+        calls is sliced out of each column at once."""
+        if not self.columns:
+            return tuple((i, ()) for i in indices)
+        if isinstance(indices, range) and indices.step == 1 and all(map(_sliceable, self.columns)):
+            return tuple(zip(indices, zip(*(column[indices.start : indices.stop] for column in self.columns))))
+        return tuple((i, self.call_values(i)) for i in indices)
+
     def call_arguments(self, index: int) -> tuple[list[Any], dict[str, Any]]:
         """The positional and keyword arguments of call ``index``."""
         return self.template.assemble(index, self.call_values(index))
@@ -199,6 +208,10 @@ def _split_length(slot: Slot) -> int | None:
     if _length(slot.default) == length:
         return None
     return length
+
+
+def _sliceable(column: Sequence[Any]) -> bool:
+    return isinstance(column, (list, tuple, range)) or isinstance(column, np.ndarray) and column.ndim == 1
 
 
 def _column(value: Any) -> Sequence[Any]:

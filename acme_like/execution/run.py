@@ -21,6 +21,7 @@ from distributed import Client
 
 from ..core.options import Options
 from ..core.outcome import TaskOutcome
+from ..core.outcome_table import OutcomeTable
 from ..core.identity import call_identities, legacy_call_digests
 from ..core.plan import CallPlan
 from ..storage.housekeeping import tidy_earlier_runs
@@ -145,10 +146,13 @@ def _run_locked(
     try:
         record = _recorder(journal, table, link.publish)
         new = _execute(context, plan, func_name, options, todo, connect, record, log, workers, label, link, len(done))
-        for index, outcome in new.items():  # in place: no second dict with an entry per call
-            if outcome.failure is not None:
-                new[index] = _with_source(outcome, func)
-        outcomes = [done[i] if i in done else new[i] for i in range(plan.n_calls)]
+        for failure in new.failures():
+            if "<dynamic-code>" in failure.traceback:
+                new.add([_with_source(new.get(failure.index), func)])
+        if layout is not None:
+            workers = with_first_calls(workers, new)  # before the results kept from earlier runs join them
+        new.add([done[i] for i in sorted(done)])
+        outcomes = new  # every call's, in call order
         moved = None if journal is None else journal.record  # payloads that move up (ACME's pickles) are journaled again
         problems = [p for p in [journal.problem() if journal is not None else None] if p]
         result = collect_results(
@@ -163,7 +167,7 @@ def _run_locked(
         table.finish()
         late = [table.problem()]
         try:
-            write_run_record(layout, {**run_info, "ended_at": now(), "workers": with_first_calls(workers, new.values())})
+            write_run_record(layout, {**run_info, "ended_at": now(), "workers": workers})
         except OSError as exc:
             late.append(f"{write_failed('the run record', layout.run_record_path, exc)}; the results are not affected")
         late = [p for p in late if p]
@@ -188,9 +192,10 @@ def _recorder(
     return record
 
 
-def _with_source(outcome: TaskOutcome, func: Callable[..., Any]) -> TaskOutcome:
+def _with_source(outcome: TaskOutcome | None, func: Callable[..., Any]) -> TaskOutcome:
     """The outcome with the source lines the worker could not read filled in (functions from
     a script's ``__main__`` or a notebook cell travel without their file)."""
+    assert outcome is not None
     failure = outcome.failure
     if failure is None or "<dynamic-code>" not in failure.traceback:
         return outcome
@@ -251,15 +256,16 @@ def _execute(
     label: str,
     link: RunLink,
     n_reused: int,
-) -> dict[int, TaskOutcome]:
+) -> OutcomeTable:
+    table = OutcomeTable(plan.n_calls)
     if not todo:
-        return {}
+        return table
     show = options.log.verbose is not False
     if connect is None:
         log.info("Running %d calls of %s one by one in this process (debug mode)", len(todo), func_name)
         with Progress(len(todo), label, show) as progress:
-            outcomes = run_sequential(context, plan, todo, progress, record)
-        return {o.index: o for o in outcomes}
+            table.add(run_sequential(context, plan, todo, progress, record))
+        return table
     client = connect()
     send_caller_path(client)  # before the function travels: its module may be on the caller's path only
     n_workers = max(1, count_workers(client))
@@ -281,5 +287,6 @@ def _execute(
             share_arrays=workers_are_local(client),
             gate=link.gate,
         )
-    workers.extend(describe_workers(client))
-    return {o.index: o for o in outcomes}
+    if context.layout is not None:  # for the run record; a run in memory has none
+        workers.extend(describe_workers(client))
+    return outcomes

@@ -49,10 +49,15 @@ def _arguments(plan: CallPlan) -> Iterable[tuple[str, Any]]:
     for key, value in template.kwargs.items():
         yield key, value
     for name, column in zip(template.split_names, plan.columns):
-        if _plain_array(column):
+        if _plain_array(column) or isinstance(column, range):
             continue
         for index, value in enumerate(column):
-            yield f"{name}[{index}]", value
+            if type(value) not in _PLAIN:  # the common case, checked without a call per value
+                yield f"{name}[{index}]", value
+
+
+#: Types that always pickle.
+_PLAIN = frozenset({int, float, complex, str, bytes, bool, type(None)})
 
 
 def _plain_array(value: Any) -> bool:

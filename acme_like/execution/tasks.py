@@ -25,6 +25,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from concurrent.futures import CancelledError
 
+import cloudpickle
+
 from distributed import Client, as_completed
 
 from ..core.plan import CallPlan, function_name
@@ -39,7 +41,8 @@ from .progress import Progress
 from ..core.batching import MAX_BATCH, TARGET_TASK_SECONDS, choose_batch_size, first_wave, split
 from ..storage.shards import MAX_SHARD_CALLS
 from .sharing import forget, share_large_arrays
-from ..core.packed import CallBatch
+from ..core.outcome_table import OutcomeTable
+from ..core.packed import CallBatch, PackedOutcomes
 from .worker import BudgetedBatch, CallContext, run_call, run_calls_within
 
 logger = logging.getLogger(__name__)
@@ -95,8 +98,8 @@ def run_on_client(
     lost_retries: int = 2,
     share_arrays: bool = False,
     gate: Gate | None = None,
-) -> list[TaskOutcome]:
-    """Run the calls ``indices`` as tasks on ``client``; return their outcomes in that order.
+) -> OutcomeTable:
+    """Run the calls ``indices`` as tasks on ``client``; return their outcomes (in call order).
 
     With ``batch_size="auto"`` the calls travel at first in two tasks per worker, each
     running its calls for about 0.2 s and handing back the ones it did not start; those
@@ -134,7 +137,7 @@ def _run_tasks(
     lost_retries: int,
     prefix: str,
     gate: Gate | None = None,
-) -> list[TaskOutcome]:
+) -> OutcomeTable:
     started = time.time()
     book = TaskBook(prefix, lost_retries, lambda: _scatter(client, context))
     auto = batch_size == "auto"
@@ -184,7 +187,7 @@ def _run_tasks(
         raise
     finally:
         client.cancel(book.scattered, force=True)
-    return [run.outcomes[i] for i in indices]
+    return run.outcomes
 
 
 def _gathered(client: Client, completed: as_completed, gate: Gate | None = None) -> Iterator[list[tuple[Any, Any]]]:
@@ -230,7 +233,7 @@ class _Run:
     ) -> None:
         self.client, self.context, self.plan, self.book = client, context, plan, book
         self.progress, self.record, self.started, self.budget_s = progress, record, started, budget_s
-        self.outcomes: dict[int, TaskOutcome] = {}
+        self.outcomes = OutcomeTable(plan.n_calls)
         self.futures: list[Any] = []
         self.unstarted: list[Sequence[int]] = []  # calls not sized yet: waiting, or handed back by tasks that spent their budget
         self.queued: deque[Sequence[int]] = deque()  # chunks sized, not submitted yet
@@ -243,7 +246,7 @@ class _Run:
         if not chunks:
             return []
         shared = self.book.shared()
-        specs = [CallBatch(tuple((i, self.plan.call_values(i)) for i in chunk)) for chunk in chunks]
+        specs = [CallBatch(self.plan.calls_of(chunk), cloudpickle.dumps) for chunk in chunks]
         keys = self.book.keys(chunks, solo=alone)
         # Twice the target once calls are timed: a task sized from the measured time runs to its end.
         budget = None if self.budget_s is None else self.budget_s * (2 if self._timed_n else 1)
@@ -275,7 +278,8 @@ class _Run:
         if isinstance(result, BudgetedBatch):
             if result.unstarted:
                 self.unstarted.append(result.unstarted)
-            result = result.outcomes.unpack()
+            self._finish_packed(result.outcomes)
+            return
         if isinstance(result, list):
             for outcome in result:
                 if outcome.ok:
@@ -304,7 +308,7 @@ class _Run:
     def give_up(self, indices: Sequence[int], error: BaseException) -> None:
         """Fail every call without an outcome; one that took its worker down alone is a crash."""
         outcomes = []
-        for index in (i for i in indices if i not in self.outcomes):
+        for index in (i for i in indices if not self.outcomes.has(i)):
             outcome = _lost(self.context, index, self.plan.call_values(index), error, "worker-lost")
             if self.book.deaths(index):
                 outcome = self._crashed(index, error, {}, f"; then the run stopped: {type(error).__name__}: {error}")
@@ -314,10 +318,19 @@ class _Run:
     def finish(self, outcomes: list[TaskOutcome]) -> None:
         if self.record is not None:
             self.record(outcomes)
-        for outcome in outcomes:
-            self.outcomes[outcome.index] = outcome
+        self.outcomes.add(outcomes)
         n_failed = sum(1 for o in outcomes if not o.ok)
         self.progress.advance(len(outcomes) - n_failed, n_failed)
+
+    def _finish_packed(self, packed: PackedOutcomes) -> None:
+        """A batch's outcomes, kept packed: the journal, when there is one, reads them one by one."""
+        if self.record is not None:
+            self.record(packed.unpack())
+        self.outcomes.add_packed(packed)
+        seconds, n_ok, n_failed = packed.timed()
+        self._timed_s += seconds
+        self._timed_n += n_ok
+        self.progress.advance(n_ok, n_failed)
 
     def _adopt(self, index: int) -> TaskOutcome | None:
         layout = self.context.layout

@@ -79,18 +79,28 @@ def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutco
     With stacked results on disk, the batch's first values go into one shard file (so a
     stacked dataset has one source per batch, not per call); other values stay per call.
     """
-    return _run_batch(context, calls, None)[0]
+    outcomes, _, (peak, worker, host) = _run_batch(context, calls, None)
+    return [
+        TaskOutcome(o.index, o.status, o.seconds, o.payload, o.value, o.failure, o.started_at, o.ended_at, peak, worker,
+                    host, o.attempt)
+        for o in outcomes
+    ]
 
 
 def run_calls_within(context: CallContext, batch: CallBatch, budget_s: float | None) -> BudgetedBatch:
     """Run the calls of a batch in order until ``budget_s`` seconds are spent (at least one
     call; all of them with None); their outcomes travel back packed."""
     calls = batch.calls
-    outcomes, n_started = _run_batch(context, calls, budget_s)
-    return BudgetedBatch(PackedOutcomes(outcomes), tuple(index for index, _ in calls[n_started:]))
+    outcomes, n_started, placed = _run_batch(context, calls, budget_s)
+    return BudgetedBatch(PackedOutcomes(outcomes, placed), tuple(index for index, _ in calls[n_started:]))
 
 
-def _run_batch(context: CallContext, calls: Sequence[CallSpec], budget_s: float | None) -> tuple[list[TaskOutcome], int]:
+def _run_batch(
+    context: CallContext, calls: Sequence[CallSpec], budget_s: float | None
+) -> tuple[list[TaskOutcome], int, tuple[int | None, str, str]]:
+    """The batch's outcomes (their payloads written or their values checked), how many calls
+    started, and where they ran: ``(peak_bytes, worker, host)``, which the outcomes do not
+    carry yet (a copy of each costs more than a tiny call)."""
     worker, host, alone = placement()
     measured = alone and reset_peak()
     if budget_s is None:
@@ -102,19 +112,13 @@ def _run_batch(context: CallContext, calls: Sequence[CallSpec], budget_s: float 
             outcomes.append(run_call(context, index, values, capture=True))
             if time.perf_counter() >= deadline:
                 break
-    return _placed(context, outcomes, worker, host, read_peak() if measured else None), len(outcomes)
-
-
-def _placed(context: CallContext, outcomes: list[TaskOutcome], worker: str, host: str, peak: int | None) -> list[TaskOutcome]:
-    """The batch's outcomes with where they ran, their payloads written or their values checked."""
     # peak: one call's own peak; for a batch of tiny calls, the batch's
-    outcomes = [
-        TaskOutcome(
-            o.index, o.status, o.seconds, o.payload, o.value, o.failure, o.started_at, o.ended_at, peak, worker, host,
-            o.attempt,
-        )
-        for o in outcomes
-    ]
+    placed = (read_peak() if measured else None, worker, host)
+    return _finished(context, outcomes), len(outcomes), placed
+
+
+def _finished(context: CallContext, outcomes: list[TaskOutcome]) -> list[TaskOutcome]:
+    """The batch's outcomes with their payloads written or their values checked."""
     if not context.sharded:
         return outcomes if context.layout is not None else [_travelling(o) for o in outcomes]
     return _write_shard(context, outcomes)

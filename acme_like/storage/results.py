@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 
 from ..core.options import OutputSpec
 from ..core.outcome import CallFailure, PayloadRef, TaskOutcome
+from ..core.outcome_table import OutcomeTable
 from ..core.caller import user_stacklevel
 from ..errors import AcmeLikeWarning
 from .container import build_container, stack_in_memory
@@ -28,10 +29,14 @@ from .layout import OutputLayout, write_failed
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """What one map produced: an outcome per call, the container, the failures file, ACME's return form."""
+    """What one map produced: an outcome per call, the container, the failures file, ACME's return form.
+
+    ``outcomes`` is a sequence in call order; after a run it is an ``OutcomeTable``,
+    which makes each ``TaskOutcome`` when it is read.
+    """
 
     func_name: str
-    outcomes: tuple[TaskOutcome, ...]
+    outcomes: Sequence[TaskOutcome]
     layout: OutputLayout | None
     container: str | None
     failures_path: str | None
@@ -41,11 +46,11 @@ class RunResult:
 
     @property
     def failures(self) -> tuple[CallFailure, ...]:
-        return tuple(o.failure for o in self.outcomes if o.failure is not None)
+        return _failures(self.outcomes)
 
     @property
     def ok(self) -> bool:
-        return not any(o.failure is not None for o in self.outcomes)
+        return not self.failures
 
     def refs(self) -> tuple[PayloadRef | None, ...]:
         """Where each call's results are, for whoever reads them next (None: failed or in memory)."""
@@ -121,9 +126,11 @@ def collect_results(
             returned = [o.payload.path if o.ok and o.payload else None for o in outcomes]
     elif output.stack is not None:
         returned = stack_in_memory(outcomes, output.stack)
+    elif isinstance(outcomes, OutcomeTable):
+        returned = outcomes.values()
     else:
         returned = [o.value if o.ok else None for o in outcomes]
-    failures = [o.failure for o in outcomes if o.failure is not None]
+    failures = _failures(outcomes)
     failures_path = None
     if failures and layout is not None:
         try:
@@ -131,8 +138,14 @@ def collect_results(
         except OSError as exc:
             problems.append(f"{write_failed('the failures file', layout.failures_path, exc)}; the failures are listed in this message and in the journal")
     return RunResult(
-        func_name, tuple(outcomes), layout, container, failures_path, returned, output.stack is not None, tuple(problems)
+        func_name, outcomes if isinstance(outcomes, OutcomeTable) else tuple(outcomes), layout, container, failures_path, returned, output.stack is not None, tuple(problems)
     )
+
+
+def _failures(outcomes: Sequence[TaskOutcome]) -> tuple[CallFailure, ...]:
+    if isinstance(outcomes, OutcomeTable):
+        return outcomes.failures()
+    return tuple(o.failure for o in outcomes if o.failure is not None)
 
 
 def _move_up(

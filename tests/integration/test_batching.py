@@ -24,6 +24,20 @@ def test_batched_calls_keep_their_own_results_and_failures(processes_client, bat
     assert [read_payload(p) for p in error.results[::2]] == [10 * i for i in range(0, 40, 2)]
 
 
+def test_many_tiny_calls_in_memory_keep_their_own_values_failures_and_outcomes(processes_client):
+    n = 30_000
+    with pytest.raises(TaskError) as caught:
+        with ParallelMap(funcs.fail_on_odd, list(range(n)), client=processes_client, write_worker_results=False) as pmap:
+            pmap.compute()
+    error = caught.value
+    assert error.failed_indices == list(range(1, n, 2))
+    assert error.failures[0].message == "odd input 1" and "fail_on_odd" in error.failures[0].traceback
+    assert error.results == [None if i % 2 else 10 * i for i in range(n)]
+    assert [o.index for o in error.outcomes] == list(range(n))
+    assert [o.ok for o in error.outcomes[:4]] == [True, False, True, False]
+    assert error.outcomes[4].value == 40 and error.outcomes[4].worker is not None and error.outcomes[4].seconds >= 0
+
+
 def test_tiny_calls_share_tasks_automatically(processes_client):
     with get_task_stream(processes_client) as stream:
         with ParallelMap(funcs.add, list(range(400)), 1, client=processes_client, write_worker_results=False) as pmap:
@@ -42,7 +56,8 @@ def test_slow_calls_are_not_batched(processes_client):
 
 @pytest.mark.parametrize(
     "seconds, remaining, workers, size",
-    [(0.0001, 100_000, 2, 2000), (0.0001, 1000, 2, 25), (0.5, 1000, 2, 1), (0.01, 10_000, 4, 20), (0.1, 36, 2, 1)],
+    [(0.0001, 100_000, 2, 2000), (0.0001, 1000, 2, 500), (0.0001, 600, 2, 300), (5e-6, 60_000, 2, 10_000),
+     (0.5, 1000, 2, 1), (0.01, 10_000, 4, 20), (0.1, 36, 2, 1)],
 )
 def test_batch_size_carries_work_but_keeps_the_load_balanced(seconds, remaining, workers, size):
     assert choose_batch_size(seconds, remaining, workers) == size

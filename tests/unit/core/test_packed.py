@@ -43,3 +43,22 @@ def test_mixed_values_payloads_and_missing_times_come_back_as_they_were():
 
 def test_a_call_batch_pickles_with_its_calls():
     assert pickle.loads(pickle.dumps(CallBatch(((3, (1,)), (4, (2,)))))).calls == ((3, (1,)), (4, (2,)))
+
+
+def test_a_call_batch_pickled_where_it_is_made_gives_its_calls_back():
+    import cloudpickle
+
+    calls = tuple((i, (i * 2, f"x{i}")) for i in range(1000))
+    batch = CallBatch(calls, cloudpickle.dumps)
+    assert pickle.loads(pickle.dumps(batch)).calls == calls
+    assert len(pickle.dumps(batch)) < 20 * len(calls)
+
+
+def test_a_call_batch_with_arrays_travels_them_as_they_are():
+    import cloudpickle
+
+    calls = ((0, (np.arange(5.0),)), (1, (np.ones((2, 3)),)))
+    back = pickle.loads(pickle.dumps(CallBatch(calls, cloudpickle.dumps), protocol=5)).calls
+    assert [i for i, _ in back] == [0, 1]
+    np.testing.assert_array_equal(back[0][1][0], np.arange(5.0))
+    np.testing.assert_array_equal(back[1][1][0], np.ones((2, 3)))

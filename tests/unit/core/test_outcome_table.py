@@ -1,0 +1,54 @@
+"""A run's outcomes kept packed read back exactly as the outcomes they were made from."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+
+from acme_like.core.outcome import CallFailure, TaskOutcome
+from acme_like.core.outcome_table import OutcomeTable
+from acme_like.core.packed import PackedOutcomes
+
+
+def _outcome(i, value=None, failed=False):
+    if failed:
+        failure = CallFailure(i, "exception", "ValueError", f"bad {i}", "tb", f"x={i}")
+        return TaskOutcome(i, "failed", 0.5, failure=failure, started_at=1.0, ended_at=2.0, peak_bytes=9, worker="w", host="h")
+    return TaskOutcome(i, "ok", 1e-6 * i, None, np.float64(i) + 1 if value is None else value, None, 10.0 + i, 11.0 + i,
+                       9, "w", "h", 1)
+
+
+def _packed(outcomes):
+    return pickle.loads(pickle.dumps(PackedOutcomes(outcomes)))
+
+
+def test_outcomes_kept_packed_and_single_read_back_in_call_order():
+    made = {i: _outcome(i, failed=i in (3, 12)) for i in range(20)}
+    table = OutcomeTable(20)
+    table.add_packed(_packed([made[i] for i in range(10, 20)]))
+    table.add([made[5], made[6]])
+    assert len(table) == 12 and not table.has(0) and table.get(0) is None and table.get(12) == made[12]
+    table.add_packed(_packed([made[i] for i in range(5)] + [made[i] for i in range(7, 10)]))
+    assert len(table) == 20 and list(table) == [made[i] for i in range(20)]
+    assert table[3] == made[3] and table[-1] == made[19] and table[18:] == [made[18], made[19]]
+    assert [f.index for f in table.failures()] == [3, 12]
+    values = table.values()
+    assert values == [None if i in (3, 12) else np.float64(i) + 1 for i in range(20)]
+    assert all(type(v) is np.float64 for v in values if v is not None)
+
+
+def test_a_later_outcome_of_a_call_replaces_the_packed_one():
+    table = OutcomeTable(4)
+    table.add_packed(_packed([_outcome(i, failed=i == 2) for i in range(4)]))
+    mended = _outcome(2, value="again")
+    table.add([mended])
+    assert len(table) == 4 and table.get(2) == mended and table.failures() == ()
+    assert table.values() == [np.float64(1), np.float64(2), "again", np.float64(4)]
+
+
+def test_a_table_of_some_calls_lists_only_those():
+    table = OutcomeTable(10)
+    table.add([_outcome(7), _outcome(2, failed=True)])
+    assert [o.index for o in table] == [2, 7] and table.values() == [None, np.float64(8)]
+    assert [f.index for f in table.failures()] == [2]
