@@ -15,7 +15,7 @@ TARGET_TASK_SECONDS = 0.2
 TASKS_PER_WORKER = 20
 #: Seconds of work one task carries at least, when calls are timed (unless fewer calls are
 #: left than that per worker): the parent fetches results and refills the workers every
-#: 0.2 s (``execution.tasks.GATHER_INTERVAL_S``) with at most 8 tasks each in flight, so
+#: 0.2 s (``execution.fetch.GATHER_INTERVAL_S``) with at most 8 tasks each in flight, so
 #: shorter tasks would leave a worker idle between two fetches (100,000 calls of 5 us:
 #: tasks of 1,500 calls, 8 ms each, kept the workers busy a third of the time).
 MIN_TASK_SECONDS = 0.05
