@@ -260,7 +260,6 @@ def _read_call(h5: h5py.File, index: int) -> Any:
     return _read_group(group, first)
 
 
-_records: dict[str, Any] = {}
 _records_lock = threading.Lock()
 
 
@@ -271,13 +270,10 @@ def _record_pickle(ref: PayloadRef, identity: str | None, identity_dir: Path | N
         return ref
     path = identity_dir / f"{socket.gethostname()}-{os.getpid()}.jsonl"
     line = json.dumps({"digest": identity, "nbytes": ref.nbytes, "crc32": ref.crc32, "n_values": ref.n_values}) + "\n"
-    with _records_lock:
-        stream = _records.get(str(path))
-        if stream is None or stream.closed:
-            identity_dir.mkdir(parents=True, exist_ok=True)
-            stream = _records[str(path)] = open(path, "a", encoding="utf-8")
-        stream.write(line)
-        stream.flush()
+    with _records_lock:  # opened for each line: a worker serving many runs keeps no file open
+        identity_dir.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write(line)
     return ref
 
 
