@@ -137,6 +137,11 @@ def collect_results(
             failures_path = str(write_failures(layout.failures_path, func_name, len(outcomes), failures))
         except OSError as exc:
             problems.append(f"{write_failed('the failures file', layout.failures_path, exc)}; the failures are listed in this message and in the journal")
+    elif layout is not None:  # the failures an earlier run listed are all made good now
+        try:
+            layout.failures_path.unlink(missing_ok=True)
+        except OSError:
+            pass
     return RunResult(
         func_name, outcomes if isinstance(outcomes, OutcomeTable) else tuple(outcomes), layout, container, failures_path, returned, output.stack is not None, tuple(problems)
     )

@@ -107,6 +107,19 @@ def test_user_exceptions_are_retried_only_when_asked(threads_client, tmp_path):
         assert pmap.compute() == [3, 4]
 
 
+def test_a_rerun_that_makes_every_failure_good_leaves_no_failures_file(threads_client, tmp_path):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    with pytest.raises(TaskError) as caught:
+        with ParallelMap(funcs.flaky, [1, 2], str(markers), client=threads_client, output_dir=tmp_path / "run") as pmap:
+            pmap.compute()
+    listed = Path(caught.value.failures_path)
+    assert json.loads(listed.read_text())["failed_indices"] == [0, 1]
+    with ParallelMap(funcs.flaky, [1, 2], str(markers), client=threads_client, output_dir=tmp_path / "run") as pmap:
+        assert [read_payload(p) for p in pmap.compute()] == [1, 2]
+    assert not listed.exists()
+
+
 def test_each_call_gets_its_own_reproducible_random_stream(backend, tmp_path):
     _, first = run(backend, funcs.draw, list(range(6)), seed=7, write_worker_results=False)
     _, again = run(backend, funcs.draw, list(range(6)), seed=7, write_worker_results=False, batch_size=4)
