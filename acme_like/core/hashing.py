@@ -81,24 +81,33 @@ def _feed_fields(h: Any, values: tuple[Any, ...]) -> None:
     """A frozen dataclass's field values, each on its own (never one pickle of all of them: a
     pickle writes a value met twice as a reference, so equal values aliased differently, such
     as one token string shared by every item of a run against one string per journal line,
-    would feed different bytes). Plain scalars and tuples get a short tagged form of their own."""
+    would feed different bytes). Plain scalars and tuples get a short tagged form of their own,
+    gathered into one update (an upstream item is hashed per call of a later stage)."""
+    parts: list[bytes] = []
+    _field_parts(h, values, parts)
+    h.update(b"".join(parts))
+
+
+def _field_parts(h: Any, values: tuple[Any, ...], parts: list[bytes]) -> None:
     for value in values:
         kind = type(value)
         if kind is str:
             data = value.encode("utf-8", "surrogatepass")
-            h.update(b"s%d:" % len(data))
-            h.update(data)
+            parts.append(b"s%d:" % len(data))
+            parts.append(data)
         elif kind is int:
-            h.update(b"i%d;" % value)
+            parts.append(b"i%d;" % value)
         elif value is None:
-            h.update(b"N")
+            parts.append(b"N")
         elif kind is bool:
-            h.update(b"T" if value else b"F")
+            parts.append(b"T" if value else b"F")
         elif kind is tuple:
-            h.update(b"t%d:" % len(value))
-            _feed_fields(h, value)
-        else:
-            h.update(b"v")
+            parts.append(b"t%d:" % len(value))
+            _field_parts(h, value, parts)
+        else:  # anything else is fed as it would be on its own, after what came before it
+            parts.append(b"v")
+            h.update(b"".join(parts))
+            parts.clear()
             feed(h, value)
 
 
