@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..core.collector import collector_paused
 from ..core.schema import parse_schema
 from ..errors import InputError, InputTypeError, PipelineError
 from .prepare import PreparedStage, Token, prepare_stage, result_tokens, stage_items
@@ -116,6 +118,7 @@ class Pipeline:
         self.stages.append(stage)
         return stage
 
+    @collector_paused()  # a preview makes objects per call: see core.collector
     def dry_run(self, active: Mapping[str, bool] | None = None, forecast: bool = False) -> list[StagePreview]:
         """Per stage: calls to run, calls reused, and why each reruns; runs nothing on a cluster.
 
@@ -164,6 +167,7 @@ class Pipeline:
 
         # The stages that run, in order: batch workers are sized from a call of the first, whose
         # inputs exist when the client starts (a later one's may still be being made).
+        began = time.monotonic()
         started: list[PreparedStage] = []
         session = Session(self.cluster, measure=lambda: measure_one_call(started[0]))
         found: dict[str, list[str]] = {}
@@ -173,20 +177,21 @@ class Pipeline:
                 if not threads.may_start(stage):
                     for finished in threads.join():  # a barrier: it reads a running stage as a whole
                         _settle(*finished, found)
-                prepared = prepare_stage(stage, self, items_of=threads.items_of)
-                if not switches[stage.name]:
-                    result, tokens = verify_stage(prepared)
-                    _settle(stage, prepared, tokens, result, found)
-                    continue
-                # A stage with everything stored and current is not run at all: no client,
-                # no rewritten records (what makes a finished pipeline quick to check).
-                state = resume_of(prepared)
-                done = None if state is None else stored_result(prepared, state[1])
-                if done is not None and state is not None:
-                    _settle(stage, prepared, result_tokens(prepared, *state, None), done, found)
-                    continue
-                run_id = new_run_id()
-                tokens = () if state is None else result_tokens(prepared, *state, run_id)
+                with collector_paused():  # planning makes objects per call: see core.collector
+                    prepared = prepare_stage(stage, self, items_of=threads.items_of)
+                    if not switches[stage.name]:
+                        result, tokens = verify_stage(prepared)
+                        _settle(stage, prepared, tokens, result, found)
+                        continue
+                    # A stage with everything stored and current is not run at all: no client,
+                    # no rewritten records (what makes a finished pipeline quick to check).
+                    state = resume_of(prepared)
+                    done = None if state is None else stored_result(prepared, state[1])
+                    if done is not None and state is not None:
+                        _settle(stage, prepared, result_tokens(prepared, *state, None), done, found)
+                        continue
+                    run_id = new_run_id()
+                    tokens = () if state is None else result_tokens(prepared, *state, run_id)
                 started.append(prepared)
 
                 def run(link: RunLink, prepared: PreparedStage = prepared) -> Any:
@@ -204,7 +209,7 @@ class Pipeline:
         finally:
             session.release()
         failed = {s.name: found[s.name] for s in self.stages if s.name in found}
-        self._report()
+        self._report(time.monotonic() - began, bool(failed))
         if failed:
             lines = [f"stage {name!r}: " + "; ".join(items[:10]) + (f"; and {len(items) - 10} more" if len(items) > 10 else "") for name, items in failed.items()]
             raise PipelineError(
@@ -218,7 +223,7 @@ class Pipeline:
         """Whether an active later stage streams from ``stage``, so that it runs beside it."""
         return any(switches[s.name] and stage in s.upstream and streams_from(stage, prepared, s) for s in self.stages)
 
-    def _report(self) -> None:
+    def _report(self, seconds: float, failed: bool) -> None:
         """The pipeline's report, one section per stage (as for a ParallelMap: dask config acme_like.report)."""
         from ..reporting import report_after_run
         from .record import write_pipeline_record
@@ -229,7 +234,7 @@ class Pipeline:
             logger.warning("The pipeline's record could not be written (%s); the stages' results are not affected.", exc)
             return
         if written is not None:
-            report_after_run(self.workspace, written[1], logger)
+            report_after_run(self.workspace, written[1], logger, seconds, failed)
 
     def _switches(self, active: Mapping[str, bool] | None) -> dict[str, bool]:
         switches = {stage.name: True for stage in self.stages}
