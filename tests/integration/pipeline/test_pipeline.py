@@ -15,17 +15,6 @@ from acme_like import InputError, Pipeline, PipelineError, read_payload
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def files(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIPELINE_COUNT_DIR", str(tmp_path / "counts"))
-    paths = []
-    for number in range(4):
-        path = tmp_path / f"in{number}.txt"
-        path.write_text(str(number))
-        paths.append(str(path))
-    return paths
-
-
 def counts(*names):
     return {name: pf.count(name) for name in names}
 

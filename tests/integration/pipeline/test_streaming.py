@@ -20,17 +20,6 @@ pytestmark = pytest.mark.integration
 SECONDS = [0.1, 0.6, 0.6, 0.6]
 
 
-@pytest.fixture
-def files(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIPELINE_COUNT_DIR", str(tmp_path / "counts"))
-    paths = []
-    for number in range(4):
-        path = tmp_path / f"in{number}.txt"
-        path.write_text(str(number))
-        paths.append(str(path))
-    return paths
-
-
 def test_stage_2_starts_before_stage_1_ends_and_a_gathering_stage_waits_for_both(files, threads_client):
     pipe = Pipeline("workspace", client=threads_client, verbose=False)
     scaled = pipe.stage("scale", pf.slow_scale, files, seconds=SECONDS)
