@@ -37,8 +37,8 @@ class StageInput:
 class UpstreamItem:
     """One result of an earlier stage, as a later call reads it.
 
-    ``token`` identifies the stored result: the digest of the call that made it and the
-    id of the run that wrote it (``prepare.result_tokens``), so a recomputed result is a
+    ``token`` identifies the stored result: the key and code of the call that made it and
+    the id of the run that wrote it (``prepare.result_tokens``), so a recomputed result is a
     new item even when its path is the same. ``path`` is where the payload was planned
     (``layout.payload_path(i)``); :func:`resolve` finds it where it is now.
     """

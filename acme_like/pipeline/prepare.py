@@ -1,10 +1,10 @@
 """Turn a stage and its upstream items into what ``run_map`` needs, and its results into items.
 
 An item on disk is named before its call runs: its path is the planned payload path
-of its call, its token the call's digest and the id of the run that makes (or made)
+of its call, its token the call's key and code and the id of the run that makes (or made)
 it, from the journal line of a kept result (:func:`result_tokens`). So a rerun
 upstream call -- deleted or damaged payload, other parameters or code -- is a new
-run or a new digest, and exactly the later calls that read it rerun; and a later
+run or a new key or code, and exactly the later calls that read it rerun; and a later
 stage can be planned while its upstream stage still runs (:func:`planned_items`).
 A result journaled before lines said their run is named by its size and checksum.
 Pure planning; runs nothing and reads no payload.
@@ -30,7 +30,7 @@ from .stage import Stage
 if TYPE_CHECKING:
     from .pipeline import Pipeline
 
-#: What names a stage's result: (digest of the call that made it, "run:<id of the run that wrote it>").
+#: What names a stage's result: ("<key>:<code>" of the call that made it, "run:<id of the run that wrote it>").
 Token = tuple[str, str]
 
 

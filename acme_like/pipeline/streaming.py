@@ -6,7 +6,7 @@ a payload per call (not in memory, not stacked, not one single file) and does no
 fan out (its item count is known only once it ran), and the later stage does not
 gather it, nor read its paths where ACME's emergency pickling may move the payloads
 when the stage ends (HDF5 results in ACME's layout; a value is found where it went). Its items are then known before the upstream calls run (the planned
-payload path, and a token of the call's digest and the id of the run that makes
+payload path, and a token of the call's key and code and the id of the run that makes
 it: ``prepare.result_tokens``), so the later stage is planned, resumed and started
 at once; its gate (``execution.gate``) submits each call when the upstream calls it
 reads have outcomes, and fails it as ``UpstreamFailed``, without running it, when
