@@ -20,7 +20,8 @@ import dask
 from distributed import Client, LocalCluster
 
 from ..errors import ClusterError, InputTypeError
-from .dashboard import describe_dashboard
+from .dashboard import bokeh_problem, describe_dashboard
+from .dashboard_start import cancel_dashboard, dashboard_delay, scheduler_options, serve_dashboard_later
 from .main_script import guard_advice, spawn_without_script
 from .security import TLS_CERT, TLS_KEY, local_tls_enabled, private_directory, remove_directory, write_credentials
 from .tuning import drop_leaked_malloc_trim, own_cluster_config
@@ -73,8 +74,9 @@ def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Cli
 
     Scheduler, workers and client speak TLS with a certificate made for this cluster
     (dask config ``acme_like.local-tls: false``: plain TCP); the dashboard listens on
-    127.0.0.1 only.
+    127.0.0.1 only, its pages served ``acme_like.dashboard-delay`` seconds after the start.
     """
+    delay = dashboard_delay() if bokeh_problem() is None else 0.0
     drop_leaked_malloc_trim()
     spawn_without_script()
     tls_dir = private_directory() if local_tls_enabled() else None
@@ -88,6 +90,7 @@ def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Cli
                 host="127.0.0.1",
                 dashboard_address="127.0.0.1:0",
                 memory_limit=mem_per_worker or "auto",
+                scheduler_kwargs=scheduler_options(delay),
                 **tls,
             )
     except BaseException as exc:
@@ -98,6 +101,8 @@ def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Cli
         raise
     if tls_dir is not None:
         _CREDENTIALS[cluster] = weakref.finalize(cluster, remove_directory, tls_dir)
+    if delay > 0:
+        serve_dashboard_later(cluster, delay)
     client = Client(cluster)  # takes the cluster's Security
     logger.info(
         "Started a local dask cluster with %d workers at %s; dashboard at %s",
@@ -181,6 +186,7 @@ def cluster_cleanup(client: Any = None) -> None:
     n_workers = count_workers(client) if client.status == "running" else 0
     client.close()
     if cluster is not None:
+        cancel_dashboard(cluster)
         try:
             cluster.close()
         except Exception as exc:  # the client is closed either way
