@@ -609,6 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="override every workload's repeats")
     parser.add_argument("--acme-python", default=str(DEFAULT_ACME_PYTHON), help="interpreter that has esi-acme")
     parser.add_argument("--no-esi-acme", action="store_true", help="skip the esi-acme competitors")
+    parser.add_argument("--competitors", default=None,
+                        help="run only these competitors of the chosen workloads, comma-separated (e.g. "
+                             "acme_like-mem-e2e,joblib-mem-e2e); the others are listed as skipped")
     parser.add_argument("--acme-like-ref", default="worktree", help="'worktree' (a copy taken at start) or a git revision")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a run is killed")
     parser.add_argument("--quiet-threshold", type=float, default=35.0, help="wait before a run until CPU use is below this %%")
@@ -631,6 +634,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
     out = Path(args.out or BENCH_DIR / "results" / ("suite-quick.json" if args.quick else "suite.json"))
+    chosen = None if not args.competitors else {c.strip() for c in args.competitors.split(",") if c.strip()}
+    known = {c for k in keys for c in (tls_pair_competitors(k) if args.tls_pairs else WORKLOADS[k]["competitors"])}
+    if chosen is not None and not chosen <= known:
+        parser.error(f"unknown competitor(s) {sorted(chosen - known)} for {', '.join(keys)}; choose from {', '.join(sorted(known))}")
 
     esi_ok, esi_info = (False, "skipped with --no-esi-acme") if args.no_esi_acme else esi_acme_available(args.acme_python)
     if not esi_ok:
@@ -679,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
             if key == "cpu":
                 params["n_iter"] = n_iter
             wanted = tls_pair_competitors(key) if args.tls_pairs else spec["competitors"]
-            competitors = [c for c in wanted if esi_ok or not c.startswith("esi-acme")]
+            competitors = [c for c in wanted if (esi_ok or not c.startswith("esi-acme")) and (chosen is None or c in chosen)]
             skipped = [c for c in wanted if c not in competitors]
             runs = []
             order = []
