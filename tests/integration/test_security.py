@@ -6,6 +6,7 @@ and is skipped, with the reason, elsewhere.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
@@ -101,6 +102,12 @@ def test_the_owner_gets_in_and_the_credentials_are_private(tls_client):
     key, cert = Path(tls_client.security.tls_client_key), Path(tls_client.security.tls_client_cert)
     assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(key.stat().st_mode) == stat.S_IMODE(cert.stat().st_mode) == 0o600
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    made = x509.load_pem_x509_certificate(cert.read_bytes())
+    assert isinstance(made.public_key(), ec.EllipticCurvePublicKey)  # fast to make, unlike RSA
+    assert made.not_valid_after_utc - made.not_valid_before_utc > datetime.timedelta(days=300)
     with ParallelMap(funcs.add, [1, 2, 3], 0, write_worker_results=False) as pmap:
         assert pmap.compute() == [3, 6, 9]
         assert pmap.client is tls_client
