@@ -14,7 +14,7 @@ import socket
 import sys
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import dask
 from distributed import Client, LocalCluster
@@ -31,11 +31,16 @@ logger = logging.getLogger(__name__)
 
 def count_workers(client: Client) -> int:
     """The number of workers connected to ``client``'s scheduler right now."""
-    return len(client.scheduler_info(n_workers=-1).get("workers", {}))
+    return len(worker_addresses(client))
 
 
-def workers_are_local(client: Client) -> bool:
-    """True when every worker runs on this machine (so files in /dev/shm or /tmp reach them)."""
+def worker_addresses(client: Client) -> list[str]:
+    """The addresses of the workers connected to ``client``'s scheduler right now (one round trip)."""
+    return list(client.scheduler_info(n_workers=-1).get("workers", {}))
+
+
+def workers_are_local(addresses: Sequence[str]) -> bool:
+    """True when every worker at ``addresses`` runs on this machine (so files in /dev/shm or /tmp reach them)."""
     from distributed.comm import get_address_host
 
     own = {"127.0.0.1", "localhost", "::1", socket.gethostname()}
@@ -43,7 +48,6 @@ def workers_are_local(client: Client) -> bool:
         own.add(socket.gethostbyname(socket.gethostname()))
     except OSError:
         pass
-    addresses = list(client.scheduler_info(n_workers=-1).get("workers", {}))
     if not addresses:
         return False
     for address in addresses:

@@ -32,7 +32,7 @@ from ..storage.calls import CallTable, write_run_record
 from ..storage.records import Journal, write_manifest
 from ..storage.resume import plan_resume, relocate, run_signature
 from ..storage.results import RunResult, collect_results
-from .local import count_workers, workers_are_local
+from .local import worker_addresses, workers_are_local
 from .gate import RunLink
 from .importpath import send_caller_path
 from .progress import Progress
@@ -268,7 +268,8 @@ def _execute(
         return table
     client = connect()
     send_caller_path(client)  # before the function travels: its module may be on the caller's path only
-    n_workers = max(1, count_workers(client))
+    addresses = worker_addresses(client)
+    n_workers = max(1, len(addresses))
     log.info("Preparing %d parallel calls of %s using %d workers", len(todo), func_name, n_workers)
     sharded = dataclasses.replace(context, shards=True)
     if sharded.sharded:  # payloads carry identities only when written per call; spare the workers the list
@@ -284,7 +285,7 @@ def _execute(
             n_workers=n_workers,
             record=record,
             lost_retries=options.run.worker_retries,
-            share_arrays=workers_are_local(client),
+            share_arrays=workers_are_local(addresses),
             gate=link.gate,
         )
     if context.layout is not None:  # for the run record; a run in memory has none

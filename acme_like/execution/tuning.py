@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import weakref
 from typing import Any
 
 import dask
@@ -91,11 +92,21 @@ class FastAllocation(WorkerPlugin):
         relax_malloc_trim()
 
 
+#: The scheduler each client's workers were tuned through: the scheduler keeps the plugin
+#: for workers that join or restart, so a client is tuned once (a round trip to every worker).
+_TUNED: "weakref.WeakKeyDictionary[Client, str]" = weakref.WeakKeyDictionary()
+
+
 def tune_workers(client: Client) -> None:
     """Make the workers run user code at full speed (dask config ``acme_like.tune-workers``)."""
     if not dask.config.get("acme_like.tune-workers", True):
+        return
+    scheduler = str(getattr(client.scheduler, "address", ""))
+    if _TUNED.get(client) == scheduler:
         return
     try:
         client.register_plugin(FastAllocation(), name=FastAllocation.name)
     except Exception as exc:  # a scheduler refusing plugins still runs the calls
         logger.debug("Could not tune the workers' memory allocator: %s", exc)
+    else:
+        _TUNED[client] = scheduler

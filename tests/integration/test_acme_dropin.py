@@ -255,6 +255,16 @@ def test_a_function_from_a_module_on_the_callers_sys_path_runs_on_a_running_clie
     _, values = run(dropin_user_module.triple, [1, 2, 3], write_worker_results=False)
     assert values == [3, 6, 9]
 
+    # A path entry added after that run reaches the same client's workers too.
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "dropin_later_module.py").write_text("def quadruple(x):\n    return 4 * x\n")
+    monkeypatch.syspath_prepend(str(later))
+    import dropin_later_module
+
+    _, values = run(dropin_later_module.quadruple, [1, 2, 3], write_worker_results=False)
+    assert values == [4, 8, 12]
+
 
 # -- public surface (notes 1, 3.1, 4.5) -------------------------------------------------------
 
