@@ -11,7 +11,8 @@ each task, and submits what the book says runs next. The rule it keeps:
 * a suspect that takes its worker down alone more than ``lost_retries`` times fails.
 
 The book submits nothing and imports no dask, so it is tested without a cluster;
-the shared context is re-sent through the ``scatter`` callable it is given.
+the shared context is re-sent through the ``scatter`` callable it is given, unless it
+travels inside each task (``carried``).
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ MAX_REQUEUES = 2
 class TaskBook:
     """Keys, groups and worker-death counts of the tasks of one run."""
 
-    def __init__(self, prefix: str, lost_retries: int, scatter: Callable[[], Any]) -> None:
+    def __init__(self, prefix: str, lost_retries: int, scatter: Callable[[], Any], carried: Any = None) -> None:
         self._prefix = prefix
         self._lost_retries = lost_retries
         self._scatter = scatter
+        self._carried = carried  # the context, carried in each task instead of scattered
         self._shared: list[Any] = []  # every scatter of the context, the newest last
         self._groups: dict[str, tuple[int, ...]] = {}
         self._solo: set[str] = set()
@@ -41,7 +43,9 @@ class TaskBook:
         self._suspects: deque[int] = deque()
 
     def shared(self) -> Any:
-        """The scattered context, sent again when every worker holding it died."""
+        """The scattered context, sent again when every worker holding it died (or the carried one)."""
+        if self._carried is not None:
+            return self._carried
         if not self._shared or self._shared[-1].status != "finished":
             self._shared.append(self._scatter())
         return self._shared[-1]

@@ -41,6 +41,7 @@ from ..core.batching import MAX_BATCH, TARGET_TASK_SECONDS, choose_batch_size, f
 from ..storage.shards import MAX_SHARD_CALLS
 from .sharing import forget, share_large_arrays
 from ..core.outcome_table import OutcomeTable
+from ..core.carried import CarriedContext
 from ..core.packed import CallBatch, PackedOutcomes
 from .worker import BudgetedBatch, CallContext, run_call, run_calls_within
 
@@ -52,6 +53,8 @@ TASKS_IN_FLIGHT_PER_WORKER = 8
 #: Seconds to wait for a worker when the shared context must be sent again (dask's
 #: nanny restarts a dead worker within seconds; a batch system may take longer).
 WORKER_WAIT_S = 60.0
+#: At most this many bytes of carried contexts over a run's tasks of a fixed size; beyond, it is scattered.
+CARRIED_TOTAL_BYTES = 64 * 10**6
 
 #: Receives the outcomes of each finished batch, as they arrive (the run's journal).
 Recorder = Callable[[list[TaskOutcome]], None] | None
@@ -129,7 +132,7 @@ def _run_tasks(
     gate: Gate | None = None,
 ) -> OutcomeTable:
     started = time.time()
-    book = TaskBook(prefix, lost_retries, lambda: _scatter(client, context))
+    book = TaskBook(prefix, lost_retries, lambda: _scatter(client, context), _carried(context, indices, batch_size))
     auto = batch_size == "auto"
     run = _Run(client, context, plan, book, progress, record, started, TARGET_TASK_SECONDS if auto else None)
     max_in_flight = TASKS_IN_FLIGHT_PER_WORKER * max(1, n_workers)
@@ -176,7 +179,8 @@ def _run_tasks(
         client.cancel(run.futures, force=True)
         raise
     finally:
-        client.cancel(book.scattered, force=True)
+        if book.scattered:
+            client.cancel(book.scattered, force=True)
     return run.outcomes
 
 
@@ -301,6 +305,16 @@ class _Run:
         outcome = _lost(self.context, index, self.plan.call_values(index), error, kind)
         message = f"its worker process {how}; it took its worker down {n} times while it ran alone{then}"
         return dataclasses.replace(outcome, failure=dataclasses.replace(outcome.failure, message=message))
+
+
+def _carried(context: CallContext, indices: Sequence[int], batch_size: int | str) -> CarriedContext | None:
+    """The context carried in each task when it is small, and its copies together stay
+    small when every call travels in a task of a fixed size (``batch_size=1``)."""
+    carried = CarriedContext.of(context, cloudpickle.dumps)
+    if carried is None or batch_size == "auto":
+        return carried
+    n_tasks = -(-len(indices) // max(1, int(batch_size)))
+    return carried if n_tasks * carried.nbytes <= CARRIED_TOTAL_BYTES else None
 
 
 def _scatter(client: Client, context: CallContext) -> Any:

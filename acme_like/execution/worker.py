@@ -24,6 +24,7 @@ from ..core.plan import CallTemplate
 from ..storage.layout import OutputLayout
 from ..errors import PayloadError
 from ..core.outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
+from ..core.carried import CarriedContext, context_of
 from ..core.packed import CallBatch, PackedOutcomes
 from ..storage.forms import NotStorable
 from ..storage.payload import return_values, value_forms, write_payload
@@ -87,9 +88,11 @@ def run_calls(context: CallContext, calls: Sequence[CallSpec]) -> list[TaskOutco
     ]
 
 
-def run_calls_within(context: CallContext, batch: CallBatch, budget_s: float | None) -> BudgetedBatch:
+def run_calls_within(shared: CallContext | CarriedContext, batch: CallBatch, budget_s: float | None) -> BudgetedBatch:
     """Run the calls of a batch in order until ``budget_s`` seconds are spent (at least one
-    call; all of them with None); their outcomes travel back packed."""
+    call; all of them with None); their outcomes travel back packed. ``shared``: the run's
+    context, scattered or carried in the task."""
+    context: CallContext = context_of(shared)
     calls = batch.calls
     outcomes, n_started, placed = _run_batch(context, calls, budget_s)
     return BudgetedBatch(PackedOutcomes(outcomes, placed), tuple(index for index, _ in calls[n_started:]))
