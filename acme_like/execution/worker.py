@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import cloudpickle
 import numpy as np
@@ -49,7 +49,7 @@ class CallContext:
     shards: bool = False  # stacked first values of a batch go into one shard file
     acme: bool = True  # ACME's forms and files; False: the modern layout (dask config acme_like.layout)
     shard_tag: str = ""  # in shard file names, when kept shards of an earlier run are in use
-    digests: tuple[str, ...] | None = None  # each call's identity, written into its payload
+    digests: Mapping[int, str] | None = None  # by index, the identity written into the payload of each call it runs
 
     @property
     def sharded(self) -> bool:
@@ -91,6 +91,8 @@ def run_calls_within(context: CallContext, batch: CallBatch, budget_s: float | N
     """Run the calls of a batch in order until ``budget_s`` seconds are spent (at least one
     call; all of them with None); their outcomes travel back packed."""
     calls = batch.calls
+    if batch.identities is not None:
+        context = dataclasses.replace(context, digests=dict(zip((index for index, _ in calls), batch.identities)))
     outcomes, n_started, placed = _run_batch(context, calls, budget_s)
     return BudgetedBatch(PackedOutcomes(outcomes, placed), tuple(index for index, _ in calls[n_started:]))
 
