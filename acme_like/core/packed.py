@@ -49,7 +49,7 @@ class CallBatch:
         self._pickled: bytes | None = None
         if dumps is not None:
             buffers: list[Any] = []
-            pickled = dumps((calls, identities), protocol=5, buffer_callback=buffers.append)
+            pickled = dumps((calls, _hex_blob(identities)), protocol=5, buffer_callback=buffers.append)
             if not buffers:
                 self._calls, self._identities, self._pickled = None, None, pickled
 
@@ -67,12 +67,28 @@ class CallBatch:
     def _load(self) -> None:
         if self._calls is None:
             assert self._pickled is not None
-            self._calls, self._identities = pickle.loads(self._pickled)
+            self._calls, identities = pickle.loads(self._pickled)
+            self._identities = _from_blob(identities)
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._pickled is not None:
             return (_unpickled_batch, (self._pickled,))
         return (CallBatch, (self._calls, None, self._identities))
+
+
+def _hex_blob(identities: tuple[str, ...] | None) -> Any:
+    """Identities of 32 hex digits as one bytes object of 16 bytes each (half their size in
+    the messages dask keeps); others as they are."""
+    if not identities:
+        return identities
+    blob = b"".join(bytes.fromhex(identity) if len(identity) == 32 else b"" for identity in identities)
+    return blob if len(blob) == 16 * len(identities) and _from_blob(blob) == identities else identities
+
+
+def _from_blob(identities: Any) -> tuple[str, ...] | None:
+    if not isinstance(identities, bytes):
+        return identities
+    return tuple(identities[k : k + 16].hex() for k in range(0, len(identities), 16))
 
 
 def _unpickled_batch(pickled: bytes) -> CallBatch:
@@ -181,7 +197,16 @@ def _pack(outcomes: Sequence[TaskOutcome], placed: tuple[Any, ...] | None) -> tu
     payloads = [o.payload for o in outcomes]
     refs = PackedRefs(index.tolist(), payloads) if any(p is not None for p in payloads) else None
     failures = {k: o.failure for k, o in enumerate(outcomes) if o.failure is not None}
-    return (index, ok, seconds, started, ended, attempt, _values(outcomes), refs, failures, placed)
+    return (_narrow(index), ok, seconds, started, ended, _narrow(attempt), _values(outcomes), refs, failures, placed)
+
+
+def _narrow(column: np.ndarray) -> np.ndarray:
+    """Integers in the smallest of int8, int32 and int64 that holds them (they read back as ints)."""
+    for kind in (np.int8, np.int32):
+        info = np.iinfo(kind)
+        if not len(column) or info.min <= column.min() and column.max() <= info.max:
+            return column.astype(kind)
+    return column
 
 
 def _any_none(outcomes: Sequence[TaskOutcome], name: str) -> bool:

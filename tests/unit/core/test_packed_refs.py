@@ -97,3 +97,15 @@ def test_a_table_of_packed_batches_and_kept_outcomes_gives_the_same_outcomes_and
     assert list(table.payloads()) == [(o.index, o.ok, o.payload) for o in expected]
     assert list(iter_payloads(tuple(expected))) == list(table.payloads())
     assert list(OutcomeTable(3).payloads()) == []
+
+
+@pytest.mark.parametrize("identities", [None, (), ("0f" * 16, "a1" * 16), ("0F" * 16,), ("not hex",), ("ab" * 16, "x")])
+def test_a_call_batch_gives_back_its_calls_identities(identities):
+    import cloudpickle
+
+    from acme_like.core.packed import CallBatch
+
+    calls = tuple((i, (i,)) for i in range(len(identities or ())))
+    for batch in (CallBatch(calls, cloudpickle.dumps, identities), CallBatch(calls, None, identities)):
+        back = pickle.loads(pickle.dumps(batch))
+        assert back.calls == calls and back.identities == identities
