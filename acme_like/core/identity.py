@@ -17,20 +17,78 @@ arguments; no dask, no writes.
 from __future__ import annotations
 
 import hashlib
+import operator
 from dataclasses import dataclass
+from typing import Iterator, Mapping, Sequence, overload
 
+import numpy as np
 
 from .code import _unwrap, code_digest
 from .hashing import FileIds, feed
 from .plan import CallPlan, function_name
 
 
+class CallKeys(Sequence[str]):
+    """The keys of a run's calls, ``<digest in hex>.<occurrence>``, kept as 16 bytes and a
+    count per call (a tuple of a million key strings costs the parent about 90 MB)."""
+
+    __slots__ = ("_raw", "_occurrence")
+
+    def __init__(self, raw: bytes, occurrence: np.ndarray) -> None:
+        self._raw, self._occurrence = raw, occurrence
+
+    def __len__(self) -> int:
+        return len(self._occurrence)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = operator.index(index)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"call {index} of {len(self)}")
+        return f"{self._raw[16 * i : 16 * i + 16].hex()}.{int(self._occurrence[i])}"
+
+    def __iter__(self) -> Iterator[str]:
+        raw = self._raw
+        for i, occurrence in enumerate(self._occurrence.tolist()):
+            yield f"{raw[16 * i : 16 * i + 16].hex()}.{occurrence}"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CallKeys):
+            return self._raw == other._raw and bool(np.array_equal(self._occurrence, other._occurrence))
+        return isinstance(other, (tuple, list)) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+
+class CallDigests(Mapping[int, str]):
+    """Each call's full digest by index, made when asked for (not held: one per call)."""
+
+    def __init__(self, ids: "CallIdentities") -> None:
+        self._ids = ids
+
+    def __getitem__(self, index: int) -> str:
+        return self._ids.digest(index)
+
+    def __len__(self) -> int:
+        return len(self._ids.keys)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self)))
+
 
 @dataclass(frozen=True, slots=True)
 class CallIdentities:
     """The keys of a run's calls, its code digest, and each call's full digest."""
 
-    keys: tuple[str, ...]
+    keys: Sequence[str]
     code: str
     input_files: tuple[tuple[str, int] | None, ...]  # (path, bytes) of a split file argument
 
@@ -58,7 +116,7 @@ def call_digests(plan: CallPlan, version: str | None = None) -> list[str]:
     return call_identities(plan, version).digests()
 
 
-def _call_keys(plan: CallPlan, hash_file_content: bool) -> tuple[tuple[str, ...], tuple[tuple[str, int] | None, ...]]:
+def _call_keys(plan: CallPlan, hash_file_content: bool) -> tuple[CallKeys, tuple[tuple[str, int] | None, ...]]:
     func = plan.func
     inner = _unwrap(func)
     name = f"{getattr(inner, '__module__', '')}.{getattr(inner, '__qualname__', function_name(func))}"
@@ -70,9 +128,8 @@ def _call_keys(plan: CallPlan, hash_file_content: bool) -> tuple[tuple[str, ...]
     feed(shared, (plan.template.args, sorted(plan.template.kwargs.items()), plan.template.task_id))
     base = shared.digest()
     by_index = plan.template.rng or plan.template.task_id  # the call's index is one of its inputs
-    keys: list[str] = []
+    raw = bytearray()
     inputs: list[tuple[str, int] | None] = []
-    seen: dict[bytes, int] = {}
     columns = plan.columns
     values_header = f"tuple:{len(columns)}".encode()  # what feed(h, plan.call_values(index)) starts with
     for index in range(plan.n_calls):
@@ -82,14 +139,23 @@ def _call_keys(plan: CallPlan, hash_file_content: bool) -> tuple[tuple[str, ...]
         for column in columns:
             feed(h, column[index], files)
         inputs.append(files.first)
-        raw = h.digest()
-        if by_index:
-            occurrence = index
-        else:
-            occurrence = seen.get(raw, 0)
-            seen[raw] = occurrence + 1
-        keys.append(f"{raw.hex()}.{occurrence}")
-    return tuple(keys), tuple(inputs)
+        raw += h.digest()
+    occurrence = np.arange(plan.n_calls, dtype=np.int64) if by_index else _occurrences(bytes(raw))
+    return CallKeys(bytes(raw), occurrence), tuple(inputs)
+
+
+def _occurrences(raw: bytes) -> np.ndarray:
+    """For each 16-byte digest in ``raw``, how many equal ones come before it."""
+    words = np.frombuffer(raw, dtype=np.uint64).reshape(-1, 2)
+    n = len(words)
+    order = np.lexsort((words[:, 1], words[:, 0]))  # stable: equal digests stay in call order
+    ranked = words[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = np.any(ranked[1:] != ranked[:-1], axis=1)
+    group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, dtype=np.int64)
+    occurrence = np.empty(n, dtype=np.int64)
+    occurrence[order] = np.arange(n) - group_start
+    return occurrence
 
 
 def legacy_call_digests(plan: CallPlan) -> list[str]:

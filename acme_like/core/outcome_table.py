@@ -14,7 +14,7 @@ from typing import Any, Iterator, Sequence, overload
 
 import numpy as np
 
-from .outcome import CallFailure, TaskOutcome
+from .outcome import CallFailure, PayloadRef, TaskOutcome
 from .packed import PackedOutcomes
 
 
@@ -105,6 +105,23 @@ class OutcomeTable(Sequence[TaskOutcome]):
                     out[at] = value
         return out
 
+    def payloads(self) -> Iterator[tuple[int, bool, PayloadRef | None]]:
+        """``(index, ok, payload)`` of each call in call order, without making its outcome;
+        made a run of consecutive calls of one batch at a time."""
+        order = self.indices()
+        if not len(order):
+            return
+        parts, rows = self._part[order], self._row[order]
+        bounds = [0, *(np.flatnonzero(np.diff(parts)) + 1).tolist(), len(order)]
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            part, at = self._parts[int(parts[start])], rows[start:end]
+            if isinstance(part, PackedOutcomes):
+                oks, refs = part.payloads(at)
+            else:
+                held = [part[row] for row in at.tolist()]
+                oks, refs = [o.ok for o in held], [o.payload for o in held]
+            yield from zip(order[start:end].tolist(), oks, refs)
+
     def _at(self, index: int) -> TaskOutcome:
         return _outcome(self._parts[int(self._part[index])], int(self._row[index]))
 
@@ -118,3 +135,11 @@ class OutcomeTable(Sequence[TaskOutcome]):
 
 def _outcome(part: PackedOutcomes | Sequence[TaskOutcome], row: int) -> TaskOutcome:
     return part.outcome(row) if isinstance(part, PackedOutcomes) else part[row]
+
+
+def iter_payloads(outcomes: Sequence[TaskOutcome]) -> Iterator[tuple[int, bool, PayloadRef | None]]:
+    """``(index, ok, payload)`` of each outcome, in order; from an ``OutcomeTable``'s columns
+    without making its outcomes."""
+    if isinstance(outcomes, OutcomeTable):
+        return outcomes.payloads()
+    return ((o.index, o.ok, o.payload) for o in outcomes)

@@ -6,7 +6,8 @@ than the calls. ``CallBatch`` is one opaque argument, pickled once when it is ma
 scheduler never unpickles its calls, and the messages dask keeps for its own logs (the
 last thousand per connection, ``distributed.admin.low-level-log-length``) hold a few
 bytes per call instead of the call objects. ``PackedOutcomes`` holds a batch's
-outcomes as columns and gives back exactly the outcomes it was made from. Pure values:
+outcomes as columns (their payload references too: ``core/packed_refs``) and gives
+back exactly the outcomes it was made from. Pure values:
 no files, no dask.
 """
 
@@ -17,7 +18,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .outcome import FAILED, OK, TaskOutcome
+from .outcome import FAILED, OK, PayloadRef, TaskOutcome
+from .packed_refs import PackedRefs
 
 #: Kinds of numpy scalars that travel as one array (bool, ints, floats, complex).
 _ARRAY_KINDS = "biufc"
@@ -32,38 +34,69 @@ class CallBatch:
 
     Given ``dumps``, the calls are pickled at once and travel as those bytes, unless some
     value holds a buffer pickle can send out of band (a numpy array): copying those into
-    bytes would cost memory, so such calls travel as they are.
+    bytes would cost memory, so such calls travel as they are. ``identities``: each call's
+    identity, in the order of the calls, when their payloads are to carry it.
     """
 
-    __slots__ = ("_calls", "_pickled")
+    __slots__ = ("_calls", "_identities", "_pickled")
 
-    def __init__(self, calls: Sequence[tuple[int, tuple[Any, ...]]], dumps: Dumps | None = None) -> None:
+    def __init__(
+        self, calls: Sequence[tuple[int, tuple[Any, ...]]], dumps: Dumps | None = None,
+        identities: tuple[str, ...] | None = None,
+    ) -> None:
         self._calls: Sequence[tuple[int, tuple[Any, ...]]] | None = calls
+        self._identities = identities
         self._pickled: bytes | None = None
         if dumps is not None:
             buffers: list[Any] = []
-            pickled = dumps(calls, protocol=5, buffer_callback=buffers.append)
+            pickled = dumps((calls, _hex_blob(identities)), protocol=5, buffer_callback=buffers.append)
             if not buffers:
-                self._calls, self._pickled = None, pickled
+                self._calls, self._identities, self._pickled = None, None, pickled
 
     @property
     def calls(self) -> Sequence[tuple[int, tuple[Any, ...]]]:
+        self._load()
+        assert self._calls is not None
+        return self._calls
+
+    @property
+    def identities(self) -> tuple[str, ...] | None:
+        self._load()
+        return self._identities
+
+    def _load(self) -> None:
         if self._calls is None:
             assert self._pickled is not None
-            self._calls = pickle.loads(self._pickled)
-        return self._calls
+            self._calls, identities = pickle.loads(self._pickled)
+            self._identities = _from_blob(identities)
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._pickled is not None:
             return (_unpickled_batch, (self._pickled,))
-        return (CallBatch, (self._calls,))
+        return (CallBatch, (self._calls, None, self._identities))
+
+
+def _hex_blob(identities: tuple[str, ...] | None) -> Any:
+    """Identities of 32 hex digits as one bytes object of 16 bytes each (half their size in
+    the messages dask keeps); others as they are."""
+    if not identities:
+        return identities
+    blob = b"".join(bytes.fromhex(identity) if len(identity) == 32 else b"" for identity in identities)
+    return blob if len(blob) == 16 * len(identities) and _from_blob(blob) == identities else identities
+
+
+def _from_blob(identities: Any) -> tuple[str, ...] | None:
+    if not isinstance(identities, bytes):
+        return identities
+    return tuple(identities[k : k + 16].hex() for k in range(0, len(identities), 16))
 
 
 def _unpickled_batch(pickled: bytes) -> CallBatch:
     """The batch, its calls still pickled: the scheduler unpickles every task it is sent,
-    only the worker reads the calls."""
+    only the worker reads the calls (and the identities: they too would be objects per
+    call in the scheduler's memory)."""
     batch = CallBatch.__new__(CallBatch)
-    batch._calls, batch._pickled = None, pickled
+    batch._calls, batch._identities, batch._pickled = None, None, pickled
     return batch
 
 
@@ -94,6 +127,15 @@ class PackedOutcomes:
         values = self._columns[6]
         return [None] * len(self) if values is None else list(values)
 
+    def payloads(self, rows: np.ndarray) -> tuple[list[bool], list[PayloadRef | None]]:
+        """Whether the calls in ``rows`` succeeded, and their payload references (None where
+        there is none), made in one pass."""
+        index, ok, payloads = self._columns[0], self._columns[1], self._columns[7]
+        oks = ok[rows].tolist()
+        if payloads is None:
+            return oks, [None] * len(rows)
+        return oks, payloads.many(rows, index[rows].tolist())
+
     def failure_rows(self) -> dict[int, Any]:
         """Row -> failure, for the calls that failed."""
         return self._columns[8]
@@ -109,7 +151,8 @@ class PackedOutcomes:
         index, ok, seconds, started, ended, attempt, values, payloads, failures, placed = self._columns
         peak, worker, host = placed
         return TaskOutcome(
-            int(index[row]), OK if ok[row] else FAILED, float(seconds[row]), None if payloads is None else payloads[row],
+            int(index[row]), OK if ok[row] else FAILED, float(seconds[row]),
+            None if payloads is None else payloads.get(row, int(index[row])),
             None if values is None else values[row], failures.get(row), _float(started[row]), _float(ended[row]),
             peak, worker, host, int(attempt[row]),
         )
@@ -120,7 +163,7 @@ class PackedOutcomes:
         peak, worker, host = placed
         n = len(index)
         values = [None] * n if values is None else list(values)
-        payloads = [None] * n if payloads is None else payloads
+        payloads = [None] * n if payloads is None else payloads.many(np.arange(n), index.tolist())
         rows = zip(index.tolist(), ok.tolist(), seconds.tolist(), started.tolist(), ended.tolist(), attempt.tolist(),
                    values, payloads)
         return [
@@ -152,9 +195,18 @@ def _pack(outcomes: Sequence[TaskOutcome], placed: tuple[Any, ...] | None) -> tu
     ended = np.array([o.ended_at for o in outcomes], dtype=object if _any_none(outcomes, "ended_at") else np.float64)
     attempt = np.fromiter((o.attempt for o in outcomes), dtype=np.int64, count=len(outcomes))
     payloads = [o.payload for o in outcomes]
+    refs = PackedRefs(index.tolist(), payloads) if any(p is not None for p in payloads) else None
     failures = {k: o.failure for k, o in enumerate(outcomes) if o.failure is not None}
-    return (index, ok, seconds, started, ended, attempt, _values(outcomes), None if not any(payloads) else payloads,
-            failures, placed)
+    return (_narrow(index), ok, seconds, started, ended, _narrow(attempt), _values(outcomes), refs, failures, placed)
+
+
+def _narrow(column: np.ndarray) -> np.ndarray:
+    """Integers in the smallest of int8, int32 and int64 that holds them (they read back as ints)."""
+    for kind in (np.int8, np.int32):
+        info = np.iinfo(kind)
+        if not len(column) or info.min <= column.min() and column.max() <= info.max:
+            return column.astype(kind)
+    return column
 
 
 def _any_none(outcomes: Sequence[TaskOutcome], name: str) -> bool:

@@ -22,7 +22,7 @@ from distributed import Client
 from ..core.options import Options
 from ..core.outcome import TaskOutcome
 from ..core.outcome_table import OutcomeTable
-from ..core.identity import call_identities, legacy_call_digests
+from ..core.identity import CallDigests, call_identities, legacy_call_digests
 from ..core.plan import CallPlan
 from ..storage.housekeeping import tidy_earlier_runs
 from ..errors import PayloadError
@@ -105,7 +105,7 @@ def _run_locked(
     digests = None
     if layout is not None:
         ids = call_identities(plan, options.run.version, hash_file_content())
-        digests = tuple(ids.digests())
+        digests = CallDigests(ids)
         signature = run_signature(func_name, options.output)
         resume = plan_resume(
             layout, ids, signature, options.run.rerun, options.run.seed, options.output.single_file,
@@ -123,7 +123,7 @@ def _run_locked(
         write_manifest(layout, {**signature, "seed_entropy": entropy, "n_calls": plan.n_calls, "code": ids.code})
         journal = Journal(layout, ids.keys, ids.code, resume.lines, link.run_id)
         table = CallTable(
-            layout, ids.keys, digests.__getitem__, lambda i: plan.template.describe(i, plan.call_values(i)), ids.input_files
+            layout, ids.keys, ids.digest, lambda i: plan.template.describe(i, plan.call_values(i)), ids.input_files
         )
         table.record([done[i] for i in sorted(done)], reused=True)
         if link.publish is not None:  # in place now (relocated): later stages may read them
@@ -271,9 +271,9 @@ def _execute(
     addresses = worker_addresses(client)
     n_workers = max(1, len(addresses))
     log.info("Preparing %d parallel calls of %s using %d workers", len(todo), func_name, n_workers)
-    sharded = dataclasses.replace(context, shards=True)
-    if sharded.sharded:  # payloads carry identities only when written per call; spare the workers the list
-        sharded = dataclasses.replace(sharded, digests=None)
+    sharded = dataclasses.replace(context, shards=True, digests=None)
+    # Payloads carry identities only when written per call; each task carries those of its calls.
+    identify = None if sharded.sharded or context.digests is None else context.digests.__getitem__
     with Progress(len(todo), label, show, link.position, n_reused) as progress:
         outcomes = run_on_client(
             client,
@@ -287,6 +287,7 @@ def _execute(
             lost_retries=options.run.worker_retries,
             share_arrays=workers_are_local(addresses),
             gate=link.gate,
+            identify=identify,
         )
     if context.layout is not None:  # for the run record; a run in memory has none
         workers.extend(describe_workers(client))

@@ -91,6 +91,7 @@ def run_on_client(
     lost_retries: int = 2,
     share_arrays: bool = False,
     gate: Gate | None = None,
+    identify: Callable[[int], str] | None = None,
 ) -> OutcomeTable:
     """Run the calls ``indices`` as tasks on ``client``; return their outcomes (in call order).
 
@@ -102,6 +103,7 @@ def run_on_client(
     ("crash" or "memory"), one that had written its payload is adopted. ``record``
     receives each batch's outcomes as they arrive. ``gate`` holds calls back until it
     releases them (or blocks them: they fail as ``UpstreamFailed`` without running).
+    ``identify`` gives a call's identity for its payload; each task carries its calls'.
     """
     run_id = uuid.uuid4().hex[:12]
     prefix = f"{safe_stem(function_name(plan.func))}-{run_id}"
@@ -113,7 +115,9 @@ def run_on_client(
         template, shared_dir = share_large_arrays(context.template)
         context = dataclasses.replace(context, template=template)
     try:
-        return _run_tasks(client, context, plan, indices, progress, batch_size, n_workers, record, lost_retries, prefix, gate)
+        return _run_tasks(
+            client, context, plan, indices, progress, batch_size, n_workers, record, lost_retries, prefix, gate, identify
+        )
     finally:
         forget(shared_dir)
 
@@ -130,11 +134,12 @@ def _run_tasks(
     lost_retries: int,
     prefix: str,
     gate: Gate | None = None,
+    identify: Callable[[int], str] | None = None,
 ) -> OutcomeTable:
     started = time.time()
     book = TaskBook(prefix, lost_retries, lambda: _scatter(client, context), _carried(context, indices, batch_size))
     auto = batch_size == "auto"
-    run = _Run(client, context, plan, book, progress, record, started, TARGET_TASK_SECONDS if auto else None)
+    run = _Run(client, context, plan, book, progress, record, started, TARGET_TASK_SECONDS if auto else None, identify)
     max_in_flight = TASKS_IN_FLIGHT_PER_WORKER * max(1, n_workers)
     max_calls = MAX_SHARD_CALLS if context.sharded else MAX_BATCH  # a batch's stacked values go into one shard
     free = indices if gate is None else gate.open(indices)
@@ -189,9 +194,9 @@ class _Run:
 
     def __init__(
         self, client: Client, context: CallContext, plan: CallPlan, book: TaskBook, progress: Progress,
-        record: Recorder, started: float, budget_s: float | None = None,
+        record: Recorder, started: float, budget_s: float | None = None, identify: Callable[[int], str] | None = None,
     ) -> None:
-        self.client, self.context, self.plan, self.book = client, context, plan, book
+        self.client, self.context, self.plan, self.book, self.identify = client, context, plan, book, identify
         self.progress, self.record, self.started, self.budget_s = progress, record, started, budget_s
         self.outcomes = OutcomeTable(plan.n_calls)
         self.futures: list[Any] = []
@@ -206,7 +211,11 @@ class _Run:
         if not chunks:
             return []
         shared = self.book.shared()
-        specs = [CallBatch(self.plan.calls_of(chunk), cloudpickle.dumps) for chunk in chunks]
+        identify = self.identify
+        specs = [
+            CallBatch(self.plan.calls_of(chunk), cloudpickle.dumps, None if identify is None else tuple(map(identify, chunk)))
+            for chunk in chunks
+        ]
         keys = self.book.keys(chunks, solo=alone)
         # Twice the target once calls are timed: a task sized from the measured time runs to its end.
         budget = None if self.budget_s is None else self.budget_s * (2 if self._timed_n else 1)

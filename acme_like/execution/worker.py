@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import cloudpickle
 import numpy as np
@@ -50,7 +50,7 @@ class CallContext:
     shards: bool = False  # stacked first values of a batch go into one shard file
     acme: bool = True  # ACME's forms and files; False: the modern layout (dask config acme_like.layout)
     shard_tag: str = ""  # in shard file names, when kept shards of an earlier run are in use
-    digests: tuple[str, ...] | None = None  # each call's identity, written into its payload
+    digests: Mapping[int, str] | None = None  # by index, the identity written into the payload of each call it runs
 
     @property
     def sharded(self) -> bool:
@@ -94,6 +94,8 @@ def run_calls_within(shared: CallContext | CarriedContext, batch: CallBatch, bud
     context, scattered or carried in the task."""
     context: CallContext = context_of(shared)
     calls = batch.calls
+    if batch.identities is not None:
+        context = dataclasses.replace(context, digests=dict(zip((index for index, _ in calls), batch.identities)))
     outcomes, n_started, placed = _run_batch(context, calls, budget_s)
     return BudgetedBatch(PackedOutcomes(outcomes, placed), tuple(index for index, _ in calls[n_started:]))
 

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import h5py
 import numpy as np
 
 from .layout import OutputLayout
 from ..core.outcome import PayloadRef, TaskOutcome
+from ..core.outcome_table import iter_payloads
 from .payload import RESULT_PREFIX, new_h5_file
 from ..core.stacking import StackSpec
 
@@ -52,13 +53,13 @@ def build_container(
     (it then reads as fast as any dataset); a larger one is a virtual dataset.
     """
     path = layout.container_path
-    done = [(o.index, o.payload) for o in outcomes if o.ok and o.payload is not None]
+    done = _Done(outcomes)
     libver = "latest" if stack and not single_file else "earliest"
     # Creation order is tracked so that the keys iterate comp_0, comp_1, ..., comp_10 (call order).
     with new_h5_file(path, libver=libver, track_order=True) as h5:
         h5.attrs["func"] = func_name
         h5.attrs["n_calls"] = len(outcomes)
-        h5.attrs["failed_calls"] = np.asarray([o.index for o in outcomes if not o.ok], dtype=np.int64)
+        h5.attrs["failed_calls"] = np.asarray([i for i, ok, _ in iter_payloads(outcomes) if not ok], dtype=np.int64)
         h5.attrs["pickled_calls"] = np.asarray([i for i, ref in done if ref.fmt == "pickle"], dtype=np.int64)
         if single_file:
             _copy_into(h5, done, stack, len(outcomes))
@@ -69,7 +70,18 @@ def build_container(
     return path
 
 
-def _inf_extent(stack: StackSpec, done: Sequence[tuple[int, PayloadRef]]) -> int:
+class _Done(Iterable[tuple[int, PayloadRef]]):
+    """``(index, payload)`` of every call that succeeded with a payload, in the outcomes' order;
+    read from the outcomes again at each pass, so no list of a reference per call is held."""
+
+    def __init__(self, outcomes: Sequence[TaskOutcome]) -> None:
+        self._outcomes = outcomes
+
+    def __iter__(self) -> Iterator[tuple[int, PayloadRef]]:
+        return ((i, ref) for i, ok, ref in iter_payloads(self._outcomes) if ok and ref is not None)
+
+
+def _inf_extent(stack: StackSpec, done: Iterable[tuple[int, PayloadRef]]) -> int:
     axis = stack.slot_inf_axis
     if axis is None:
         return 0
@@ -86,7 +98,7 @@ def _slot(stack: StackSpec, index: int, shape: tuple[int, ...]) -> tuple[Any, ..
 def _link(
     h5: h5py.File,
     layout: OutputLayout,
-    done: Sequence[tuple[int, PayloadRef]],
+    done: Iterable[tuple[int, PayloadRef]],
     stack: StackSpec | None,
     n_calls: int,
     copy_limit_bytes: int,
@@ -114,7 +126,7 @@ def _link(
 
 
 def _virtual_stack(
-    h5: h5py.File, layout: OutputLayout, done: Sequence[tuple[int, PayloadRef]], stack: StackSpec, n_calls: int
+    h5: h5py.File, layout: OutputLayout, done: Iterable[tuple[int, PayloadRef]], stack: StackSpec, n_calls: int
 ) -> None:
     # The low-level API: h5py's VirtualLayout builds one Python object per source, which
     # costs seconds and hundreds of MB at 100,000 sources. Calls run in batches map one
@@ -154,7 +166,7 @@ def _virtual_stack(
 
 
 def _consolidated_stack(
-    h5: h5py.File, layout: OutputLayout, done: Sequence[tuple[int, PayloadRef]], stack: StackSpec, full: tuple[int, ...]
+    h5: h5py.File, layout: OutputLayout, done: Iterable[tuple[int, PayloadRef]], stack: StackSpec, full: tuple[int, ...]
 ) -> None:
     """ACME's virtual result_0 over one source: the shards' rows copied into ``<func>_stack.h5``."""
     path = layout.stack_path
@@ -170,7 +182,7 @@ def _consolidated_stack(
     h5[STACKED].attrs["stacking_axis"] = stack.axis
 
 
-def _copied_stack(h5: h5py.File, done: Sequence[tuple[int, PayloadRef]], stack: StackSpec, full: tuple[int, ...]) -> None:
+def _copied_stack(h5: h5py.File, done: Iterable[tuple[int, PayloadRef]], stack: StackSpec, full: tuple[int, ...]) -> None:
     stacked = h5.create_dataset(STACKED, shape=full, dtype=stack.dtype, fillvalue=stack.fill_value())
     stacked.attrs["stacking_axis"] = stack.axis
     for path, dataset, runs, per_call_shape in _sources(done):
@@ -188,33 +200,47 @@ def _copied_stack(h5: h5py.File, done: Sequence[tuple[int, PayloadRef]], stack: 
 
 
 def _sources(
-    done: Sequence[tuple[int, PayloadRef]],
+    done: Iterable[tuple[int, PayloadRef]],
 ) -> list[tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]], tuple[int, ...] | None]]:
     """Per source file: runs of (first call, first row, number of calls, slot shape) to map,
-    and the dataset's shape when it is a single call's (shards are looked up)."""
-    per_file: dict[str, list[tuple[int, int, tuple[int, ...]]]] = {}
-    sharded = {ref.stack_path for _, ref in done if ref.stack_path is not None}
+    and the dataset's shape when it is a single call's (shards are looked up). Runs grow as
+    the calls come (in call order, no row per call is held); a file whose rows come out of
+    order has its runs sorted and joined again at the end."""
+    per_file: dict[str, list[tuple[int, int, int, tuple[int, ...]]]] = {}
+    sharded: set[str] = set()
+    unordered: set[str] = set()
     for index, ref in done:
+        if ref.stack_path is not None:
+            sharded.add(ref.stack_path)
         if ref.fmt == "pickle" and ref.stack_path is None or ref.stack_shape is None:
             continue
         path = ref.stack_path or ref.path
-        per_file.setdefault(path, []).append((index, ref.stack_row if ref.stack_path else 0, ref.stack_shape))
-    sources = []
-    for path, rows in per_file.items():
-        rows.sort()
-        runs: list[tuple[int, int, int, tuple[int, ...]]] = []
+        runs = per_file.setdefault(path, [])
+        if _joined(runs, index, ref.stack_row if ref.stack_path else 0, ref.stack_shape):
+            unordered.add(path)
+    for path in unordered:
+        rows = sorted((first + k, row + k, shape) for first, row, length, shape in per_file[path] for k in range(length))
+        per_file[path] = runs = []
         for index, row, shape in rows:
-            if runs:
-                first_index, first_row, length, run_shape = runs[-1]
-                if index == first_index + length and row == first_row + length and shape == run_shape:
-                    runs[-1] = (first_index, first_row, length + 1, run_shape)
-                    continue
-            runs.append((index, row, 1, shape))
-        sources.append((path, STACKED, runs, None if path in sharded else rows[0][2]))
-    return sources
+            _joined(runs, index, row, shape)
+    return [(path, STACKED, runs, None if path in sharded else runs[0][3]) for path, runs in per_file.items()]
 
 
-def _copy_into(h5: h5py.File, done: Sequence[tuple[int, PayloadRef]], stack: StackSpec | None, n_calls: int) -> None:
+def _joined(runs: list[tuple[int, int, int, tuple[int, ...]]], index: int, row: int, shape: tuple[int, ...]) -> bool:
+    """Add call ``index`` (row ``row``) to ``runs``: onto the last run if it continues it; True
+    if it comes before the last row (the runs are then out of order)."""
+    if runs:
+        first_index, first_row, length, run_shape = runs[-1]
+        if index == first_index + length and row == first_row + length and shape == run_shape:
+            runs[-1] = (first_index, first_row, length + 1, run_shape)
+            return False
+        runs.append((index, row, 1, shape))
+        return (index, row, shape) < (first_index + length - 1, first_row + length - 1, run_shape)
+    runs.append((index, row, 1, shape))
+    return False
+
+
+def _copy_into(h5: h5py.File, done: Iterable[tuple[int, PayloadRef]], stack: StackSpec | None, n_calls: int) -> None:
     kept = {ref.path for _, ref in done if ref.fmt == "container"}
     previous = h5py.File(kept.pop(), "r") if kept else None
     try:
@@ -225,7 +251,7 @@ def _copy_into(h5: h5py.File, done: Sequence[tuple[int, PayloadRef]], stack: Sta
 
 
 def _copy_all(
-    h5: h5py.File, previous: h5py.File | None, done: Sequence[tuple[int, PayloadRef]], stack: StackSpec | None, n_calls: int
+    h5: h5py.File, previous: h5py.File | None, done: Iterable[tuple[int, PayloadRef]], stack: StackSpec | None, n_calls: int
 ) -> None:
     stacked = None
     if stack is not None:
@@ -243,7 +269,7 @@ def _copy_all(
 def _copy_each(
     h5: h5py.File,
     previous: h5py.File | None,
-    done: Sequence[tuple[int, PayloadRef]],
+    done: Iterable[tuple[int, PayloadRef]],
     stack: StackSpec | None,
     stacked: Any,
     shards: dict[str, h5py.File],
@@ -290,7 +316,7 @@ def _copy_kept(previous: h5py.File, h5: h5py.File, index: int, old_index: int, s
         stacked[_slot(stack, index, np.shape(row))] = row
 
 
-def _remove_payloads(layout: OutputLayout, done: Sequence[tuple[int, PayloadRef]]) -> None:
+def _remove_payloads(layout: OutputLayout, done: Iterable[tuple[int, PayloadRef]]) -> None:
     for _, ref in done:
         if ref.fmt != "container":
             Path(ref.path).unlink(missing_ok=True)

@@ -39,7 +39,7 @@ class ResumePlan:
     renames (old path, new path) that put kept payloads at those indices.
     """
 
-    todo: tuple[int, ...]
+    todo: Sequence[int]  # a range when every call runs
     done: Mapping[int, TaskOutcome]
     n_failed_before: int
     damaged: tuple[int, ...]
@@ -116,7 +116,7 @@ def plan_resume(
     manifest = read_manifest(layout)
     if manifest is None or rerun == "all":
         entropy = seed if seed is not None else _fresh_entropy(manifest)
-        return ResumePlan(tuple(range(n_calls)), {}, 0, (), entropy)
+        return ResumePlan(range(n_calls), {}, 0, (), entropy)
     earlier = {key: manifest.get(key) for key in signature}
     if earlier != dict(signature):
         changed = ", ".join(f"{k}: {earlier[k]!r} then, {signature[k]!r} now" for k in signature if earlier[k] != signature[k])
@@ -132,7 +132,7 @@ def plan_resume(
     entropy = int(manifest["seed_entropy"]) if manifest.get("seed_entropy") is not None else _fresh_entropy(None)
     in_container = single_file and layout.container_path.exists()
     if single_file and not in_container:
-        return ResumePlan(tuple(range(n_calls)), {}, 0, (), entropy)
+        return ResumePlan(range(n_calls), {}, 0, (), entropy)
     with collector_paused():  # a dict, a PayloadRef and a TaskOutcome per call
         journal = read_journal(layout)
         if int(manifest.get("format", 1)) < 2 and journal and legacy_digests is not None:

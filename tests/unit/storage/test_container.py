@@ -105,3 +105,38 @@ def test_stacked_results_are_one_dataset_with_a_row_per_call_and_nan_for_the_fai
             assert np.isnan(rows[i]).all()
         else:
             np.testing.assert_array_equal(rows[i], np.arange(3) + 10 * i)
+
+
+def test_shard_rows_in_any_order_map_to_the_same_runs():
+    from acme_like.core.outcome import PayloadRef
+    from acme_like.storage.container import _sources
+
+    def ref(i, shard, row):
+        return PayloadRef(f"f_{i}.h5", "hdf5", 1, 10, (3,), stack_path=shard, stack_row=row)
+
+    done = [(i, ref(i, "a.h5", i)) for i in range(5)] + [(i, ref(i, "b.h5", i - 5)) for i in range(5, 9)]
+    done += [(9, PayloadRef("f_9.h5", "hdf5", 1, 10, (2,))), (10, PayloadRef("f_10.pickle", "pickle", 1, 10))]
+    expected = [("a.h5", "result_0", [(0, 0, 5, (3,))], None), ("b.h5", "result_0", [(5, 0, 4, (3,))], None),
+                ("f_9.h5", "result_0", [(9, 0, 1, (2,))], (2,))]
+    assert _sources(done) == expected
+    shuffled = [done[k] for k in (3, 0, 4, 1, 2, 8, 5, 7, 6, 9, 10)]
+    assert _sources(shuffled) == expected
+    gap = [d for d in done if d[0] != 2]
+    assert _sources(gap)[0][2] == [(0, 0, 2, (3,)), (3, 3, 2, (3,))]
+
+
+def test_a_container_from_an_outcome_table_equals_one_from_its_outcomes(tmp_path):
+    from acme_like.core.outcome_table import OutcomeTable
+    from acme_like.core.packed import PackedOutcomes
+
+    layout, outcomes = finished_run(tmp_path / "run")
+    table = OutcomeTable(N_CALLS)
+    table.add_packed(PackedOutcomes(outcomes[6:]))
+    table.add(outcomes[:6])
+    assert list(table) == outcomes
+    with h5py.File(build_container(layout, table, "f"), "r") as h5:
+        from_table = {key: h5.get(key, getlink=True).filename for key in h5}
+        failed = list(h5.attrs["failed_calls"])
+    with h5py.File(build_container(layout, outcomes, "f"), "r") as h5:
+        assert from_table == {key: h5.get(key, getlink=True).filename for key in h5}
+        assert failed == list(h5.attrs["failed_calls"]) == list(FAILED_CALLS)

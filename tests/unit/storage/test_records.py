@@ -143,7 +143,7 @@ def test_results_follow_their_arguments_not_their_position(tmp_path):
 def test_rerun_all_keeps_nothing(tmp_path):
     layout = earlier_run(tmp_path, range(4))
     plan = resume(layout, range(4), rerun="all")
-    assert plan.todo == (0, 1, 2, 3)
+    assert tuple(plan.todo) == (0, 1, 2, 3)
     assert plan.done == {}
 
 
