@@ -27,7 +27,7 @@ from ..core.outcome import FAILED, OK, CallFailure, PayloadRef, TaskOutcome
 from ..core.carried import CarriedContext, context_of
 from ..core.packed import CallBatch, PackedOutcomes
 from ..storage.forms import NotStorable
-from ..storage.payload import return_values, value_forms, write_payload
+from ..storage.payload import file_mtime_ns, return_values, value_forms, write_payload
 from ..storage.shards import write_row_payload, write_shard
 from .placement import placement, read_peak, reset_peak
 from .sharing import resolve
@@ -150,6 +150,7 @@ def _write_shard(context: CallContext, outcomes: list[TaskOutcome]) -> list[Task
         size, crc = write_shard(path, rows, [o.index for o in outcomes])
     except PayloadError as exc:
         return [_failed_write(context, o, exc) if o.ok else o for o in outcomes]
+    shard_mtime = file_mtime_ns(path)  # once here, not once per call in the parent's journal
     finished = []
     for row, outcome in enumerate(outcomes):
         if not outcome.ok:
@@ -174,6 +175,7 @@ def _write_shard(context: CallContext, outcomes: list[TaskOutcome]) -> list[Task
             stack_row=row,
             stack_nbytes=size,
             stack_crc32=crc,
+            mtime_ns=rest.mtime_ns if rest is not None else shard_mtime,
         )
         finished.append(dataclasses.replace(outcome, payload=payload, value=None))
     return finished

@@ -199,3 +199,19 @@ def test_results_of_the_previous_format_count_as_stale(tmp_path, caplog):
         assert [read_payload(p) for p in pmap.compute(debug=True)] == [1, 4, 9]
     assert markers(marks) == []
     assert 'Keeping 3 results made by other code of counted, as rerun="keep-stale" asks' in caplog.text
+
+
+@pytest.mark.parametrize("layout", ["acme", "modern"])
+def test_a_stacked_runs_journal_knows_each_payloads_size_and_time_as_written(processes_client, tmp_path, layout):
+    import dask
+
+    out = tmp_path / "out"
+    with dask.config.set({"acme_like.layout": layout}):
+        with ParallelMap(funcs.square, list(range(12)), output_dir=out, result_shape=(None,)) as pmap:
+            pmap.compute()
+    lines = [json.loads(t) for t in (out / ".acme_like" / "square_journal.jsonl").read_text().splitlines()]
+    assert sorted(line["i"] for line in lines) == list(range(12))
+    for line in lines:  # what tells a later run that a payload is unchanged without reading it
+        written = out / line["path"]
+        assert line["nbytes"] == written.stat().st_size
+        assert line["mtime_ns"] == written.stat().st_mtime_ns
