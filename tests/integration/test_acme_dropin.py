@@ -246,23 +246,18 @@ def test_a_failed_run_leaves_only_acmes_files_beside_the_hidden_folder(acme_clie
 
 
 def test_a_function_from_a_module_on_the_callers_sys_path_runs_on_a_running_client(acme_client, tmp_path, monkeypatch):
-    modules = tmp_path / "modules"
-    modules.mkdir()
-    (modules / "dropin_user_module.py").write_text("def triple(x):\n    return 3 * x\n")
-    monkeypatch.syspath_prepend(str(modules))
-    import dropin_user_module
+    import importlib
 
-    _, values = run(dropin_user_module.triple, [1, 2, 3], write_worker_results=False)
+    def module_in(folder, name, factor):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"{name}.py").write_text(f"def times(x):\n    return {factor} * x\n")
+        monkeypatch.syspath_prepend(str(tmp_path / folder))
+        return importlib.import_module(name)
+
+    _, values = run(module_in("modules", "dropin_user_module", 3).times, [1, 2, 3], write_worker_results=False)
     assert values == [3, 6, 9]
-
     # A path entry added after that run reaches the same client's workers too.
-    later = tmp_path / "later"
-    later.mkdir()
-    (later / "dropin_later_module.py").write_text("def quadruple(x):\n    return 4 * x\n")
-    monkeypatch.syspath_prepend(str(later))
-    import dropin_later_module
-
-    _, values = run(dropin_later_module.quadruple, [1, 2, 3], write_worker_results=False)
+    _, values = run(module_in("later", "dropin_later_module", 4).times, [1, 2, 3], write_worker_results=False)
     assert values == [4, 8, 12]
 
 
