@@ -33,10 +33,14 @@ class CarriedContext:
 
     @classmethod
     def of(cls, context: Any, dumps: Callable[..., bytes], limit: int = CARRY_LIMIT_BYTES) -> "CarriedContext | None":
-        """``context`` carried, or None when it pickles to more than ``limit`` bytes or holds
-        buffers pickle sends out of band (arrays: scattering sends them once per worker)."""
+        """``context`` carried, or None when it pickles to more than ``limit`` bytes, holds
+        buffers pickle sends out of band (arrays: scattering sends them once per worker), or
+        does not pickle at all."""
         buffers: list[Any] = []
-        blob = dumps(context, protocol=5, buffer_callback=buffers.append)
+        try:
+            blob = dumps(context, protocol=5, buffer_callback=buffers.append)
+        except Exception:  # e.g. a lock in a closure, which a cluster of threads takes as it is
+            return None
         if buffers or len(blob) > limit:
             return None
         return cls(blob, uuid.uuid4().hex)

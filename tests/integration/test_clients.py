@@ -146,3 +146,16 @@ def test_a_client_without_workers_is_a_clear_error():
         client.close()
         cluster.close()
 
+
+
+def test_a_cluster_of_threads_takes_a_function_and_argument_that_do_not_pickle(threads_client):
+    import threading
+
+    lock = threading.Lock()
+
+    def locked_increment(x, guard):
+        with lock, guard:
+            return x + 1
+
+    with ParallelMap(locked_increment, [1, 2, 3], threading.Lock(), client=threads_client, write_worker_results=False) as pmap:
+        assert pmap.compute() == [2, 3, 4]

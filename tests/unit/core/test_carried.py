@@ -40,3 +40,9 @@ def test_large_contexts_and_arrays_are_scattered_instead():
 def test_a_scattered_context_is_used_as_it_is():
     context = Context("scattered")
     assert context_of(context) is context
+
+
+def test_a_context_that_does_not_pickle_is_scattered_as_it_is():
+    import threading
+
+    assert CarriedContext.of(Context("locked", threading.Lock()), cloudpickle.dumps) is None
