@@ -10,7 +10,7 @@ no files, no dask.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence, overload
+from typing import Any, Callable, Iterator, Sequence, overload
 
 import numpy as np
 
@@ -108,6 +108,15 @@ class OutcomeTable(Sequence[TaskOutcome]):
     def payloads(self) -> Iterator[tuple[int, bool, PayloadRef | None]]:
         """``(index, ok, payload)`` of each call in call order, without making its outcome;
         made a run of consecutive calls of one batch at a time."""
+        return self._by_runs(lambda part, at: part.payloads(at), lambda o: o.payload)
+
+    def formats(self) -> Iterator[tuple[int, bool, str | None]]:
+        """``(index, ok, format of its payload or None)`` of each call in call order, from the
+        columns alone (no payload reference is made)."""
+        return self._by_runs(lambda part, at: part.formats(at), lambda o: None if o.payload is None else o.payload.fmt)
+
+    def _by_runs(self, packed: Callable[[PackedOutcomes, np.ndarray], tuple[list[bool], list[Any]]],
+                 held: Callable[[TaskOutcome], Any]) -> Iterator[tuple[int, bool, Any]]:
         order = self.indices()
         if not len(order):
             return
@@ -116,11 +125,11 @@ class OutcomeTable(Sequence[TaskOutcome]):
         for start, end in zip(bounds[:-1], bounds[1:]):
             part, at = self._parts[int(parts[start])], rows[start:end]
             if isinstance(part, PackedOutcomes):
-                oks, refs = part.payloads(at)
+                oks, items = packed(part, at)
             else:
-                held = [part[row] for row in at.tolist()]
-                oks, refs = [o.ok for o in held], [o.payload for o in held]
-            yield from zip(order[start:end].tolist(), oks, refs)
+                kept = [part[row] for row in at.tolist()]
+                oks, items = [o.ok for o in kept], [held(o) for o in kept]
+            yield from zip(order[start:end].tolist(), oks, items)
 
     def _at(self, index: int) -> TaskOutcome:
         return _outcome(self._parts[int(self._part[index])], int(self._row[index]))
@@ -135,6 +144,14 @@ class OutcomeTable(Sequence[TaskOutcome]):
 
 def _outcome(part: PackedOutcomes | Sequence[TaskOutcome], row: int) -> TaskOutcome:
     return part.outcome(row) if isinstance(part, PackedOutcomes) else part[row]
+
+
+def iter_formats(outcomes: Sequence[TaskOutcome]) -> Iterator[tuple[int, bool, str | None]]:
+    """``(index, ok, payload format or None)`` of each outcome, in order; from an
+    ``OutcomeTable``'s columns without making references."""
+    if isinstance(outcomes, OutcomeTable):
+        return outcomes.formats()
+    return ((o.index, o.ok, None if o.payload is None else o.payload.fmt) for o in outcomes)
 
 
 def iter_payloads(outcomes: Sequence[TaskOutcome]) -> Iterator[tuple[int, bool, PayloadRef | None]]:

@@ -136,6 +136,12 @@ class PackedOutcomes:
             return oks, [None] * len(rows)
         return oks, payloads.many(rows, index[rows].tolist())
 
+    def formats(self, rows: np.ndarray) -> tuple[list[bool], list[str | None]]:
+        """Whether the calls in ``rows`` succeeded, and their payloads' formats (None where
+        there is none), without making the references."""
+        ok, payloads = self._columns[1], self._columns[7]
+        return ok[rows].tolist(), [None] * len(rows) if payloads is None else payloads.formats(rows)
+
     def failure_rows(self) -> dict[int, Any]:
         """Row -> failure, for the calls that failed."""
         return self._columns[8]

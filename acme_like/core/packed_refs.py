@@ -132,6 +132,10 @@ class PackedRefs:
             stack_crc, mtime,
         )
 
+    def formats(self, rows: np.ndarray) -> list[str | None]:
+        """The format of each reference in ``rows`` (None where there is none), from its column alone."""
+        return [None if code < 0 else _FMTS[code] for code in self._fmt[np.asarray(rows, dtype=np.int64)].tolist()]
+
     def many(self, rows: np.ndarray, indices: Sequence[int]) -> list[PayloadRef | None]:
         """The references in ``rows`` (whose calls are ``indices``), made in one pass."""
         rows = np.asarray(rows, dtype=np.int64)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .layout import OutputLayout
 from ..core.outcome import PayloadRef, TaskOutcome
-from ..core.outcome_table import iter_payloads
+from ..core.outcome_table import iter_formats, iter_payloads
 from .payload import RESULT_PREFIX, new_h5_file
 from ..core.stacking import StackSpec
 
@@ -59,8 +59,14 @@ def build_container(
     with new_h5_file(path, libver=libver, track_order=True) as h5:
         h5.attrs["func"] = func_name
         h5.attrs["n_calls"] = len(outcomes)
-        h5.attrs["failed_calls"] = np.asarray([i for i, ok, _ in iter_payloads(outcomes) if not ok], dtype=np.int64)
-        h5.attrs["pickled_calls"] = np.asarray([i for i, ref in done if ref.fmt == "pickle"], dtype=np.int64)
+        failed, pickled = [], []
+        for i, ok, fmt in iter_formats(outcomes):  # one pass over the columns, no reference made
+            if not ok:
+                failed.append(i)
+            elif fmt == "pickle":
+                pickled.append(i)
+        h5.attrs["failed_calls"] = np.asarray(failed, dtype=np.int64)
+        h5.attrs["pickled_calls"] = np.asarray(pickled, dtype=np.int64)
         if single_file:
             _copy_into(h5, done, stack, len(outcomes))
         else:

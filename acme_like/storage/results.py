@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 from ..core.options import OutputSpec
 from ..core.outcome import CallFailure, PayloadRef, TaskOutcome
-from ..core.outcome_table import OutcomeTable, iter_payloads
+from ..core.outcome_table import OutcomeTable, iter_formats, iter_payloads
 from ..core.caller import user_stacklevel
 from ..errors import AcmeLikeWarning
 from .container import build_container, stack_in_memory
@@ -90,7 +90,7 @@ def collect_results(
     container = None
     problems = list(write_errors)
     if layout is not None:
-        pickled = [i for i, ok, ref in iter_payloads(outcomes) if ok and ref and ref.fmt == "pickle"]
+        pickled = [i for i, ok, fmt in iter_formats(outcomes) if ok and fmt == "pickle"]
         if pickled and output.mode == "hdf5" and output.acme and not output.single_file:
             outcomes = _move_up(layout, outcomes, record)
             layout.container_path.unlink(missing_ok=True)  # a container of an earlier run

@@ -52,3 +52,24 @@ def test_a_table_of_some_calls_lists_only_those():
     table.add([_outcome(7), _outcome(2, failed=True)])
     assert [o.index for o in table] == [2, 7] and table.values() == [None, np.float64(8)]
     assert [f.index for f in table.failures()] == [2]
+
+
+def test_formats_read_from_the_columns_agree_with_the_payloads():
+    from acme_like.core.outcome import PayloadRef
+    from acme_like.core.outcome_table import iter_formats, iter_payloads
+
+    def stored(i):
+        if i == 4:
+            return _outcome(i, failed=True)
+        fmt = "pickle" if i % 3 == 0 else "hdf5"
+        ref = PayloadRef(f"/run/f_payload/f_{i}.{'pickle' if fmt == 'pickle' else 'h5'}", fmt, 1, 100 + i, crc32=i)
+        return TaskOutcome(i, "ok", 0.1, ref, None, None, 1.0, 2.0, 9, "w", "h", 1)
+
+    table = OutcomeTable(8)
+    table.add_packed(_packed([stored(i) for i in range(6)]))
+    table.add([stored(6), stored(7)])
+    expected = [(o.index, o.ok, None if o.payload is None else o.payload.fmt) for o in (stored(i) for i in range(8))]
+    assert list(iter_formats(table)) == expected
+    assert [(i, ok, None if ref is None else ref.fmt) for i, ok, ref in iter_payloads(table)] == expected
+    assert list(iter_formats([stored(i) for i in range(8)])) == expected
+    assert [fmt for _, _, fmt in expected] == ["pickle", "hdf5", "hdf5", "pickle", None, "hdf5", "pickle", "hdf5"]
