@@ -24,7 +24,7 @@ from .core.caller import user_stacklevel
 from .core.options import ClusterSpec
 from .core.units import WORKER_BASE_BYTES, format_size
 from .errors import AcmeLikeWarning, ClusterError
-from .execution.local import cluster_cleanup, count_workers, running_client, start_local_client
+from .execution.local import check_local_config, cluster_cleanup, count_workers, running_client, start_local_client
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +195,8 @@ class Session:
 
     def __init__(self, cluster: ClusterSpec | None = None, measure: Measure | None = None) -> None:
         self._cluster = cluster or ClusterSpec()
+        if self._cluster.client is None:  # a local cluster may be started: its settings checked now
+            check_local_config()
         self._measure = measure
         self._handle: ClientHandle | None = None
         self._last: Client | None = None

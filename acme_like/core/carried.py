@@ -11,6 +11,7 @@ values: no dask, no files.
 
 from __future__ import annotations
 
+import io
 import pickle
 import threading
 import uuid
@@ -32,18 +33,20 @@ class CarriedContext:
         self._blob, self._token = blob, token
 
     @classmethod
-    def of(cls, context: Any, dumps: Callable[..., bytes], limit: int = CARRY_LIMIT_BYTES) -> "CarriedContext | None":
-        """``context`` carried, or None when it pickles to more than ``limit`` bytes, holds
+    def of(cls, context: Any, dump: Callable[..., None], limit: int = CARRY_LIMIT_BYTES) -> "CarriedContext | None":
+        """``context`` carried, or None when it pickles to more than ``limit`` bytes (found out
+        after about that many: a large context is not pickled whole just to learn it), holds
         buffers pickle sends out of band (arrays: scattering sends them once per worker), or
-        does not pickle at all."""
+        does not pickle at all. ``dump``: ``cloudpickle.dump``."""
         buffers: list[Any] = []
+        out = _Bounded(limit)
         try:
-            blob = dumps(context, protocol=5, buffer_callback=buffers.append)
-        except Exception:  # e.g. a lock in a closure, which a cluster of threads takes as it is
+            dump(context, out, protocol=5, buffer_callback=buffers.append)
+        except Exception:  # too large, or e.g. a lock in a closure, which a cluster of threads takes as it is
             return None
-        if buffers or len(blob) > limit:
+        if buffers:
             return None
-        return cls(blob, uuid.uuid4().hex)
+        return cls(out.getvalue(), uuid.uuid4().hex)
 
     @property
     def nbytes(self) -> int:
@@ -65,6 +68,23 @@ class CarriedContext:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (CarriedContext, (self._blob, self._token))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Bounded(io.BytesIO):
+    """A pickle's destination that refuses to grow past ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._limit = limit
+
+    def write(self, data: Any) -> int:
+        if self.tell() + memoryview(data).nbytes > self._limit:
+            raise _TooLarge
+        return super().write(data)
 
 
 def context_of(shared: Any) -> Any:

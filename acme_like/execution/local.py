@@ -73,6 +73,13 @@ def running_client() -> Client | None:
 _CREDENTIALS: "weakref.WeakKeyDictionary[Any, weakref.finalize]" = weakref.WeakKeyDictionary()
 
 
+def check_local_config() -> None:
+    """Refuse bad dask config values of local clusters (``acme_like.local-tls``,
+    ``acme_like.dashboard-delay``) before a run creates anything, not when its cluster starts."""
+    local_tls_enabled()
+    dashboard_delay()
+
+
 def start_local_client(n_workers: int, mem_per_worker: str | None = None) -> Client:
     """Start a LocalCluster of ``n_workers`` one-thread worker processes, bound to localhost.
 

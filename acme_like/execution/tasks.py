@@ -319,7 +319,7 @@ class _Run:
 def _carried(context: CallContext, indices: Sequence[int], batch_size: int | str) -> CarriedContext | None:
     """The context carried in each task when it is small, and its copies together stay
     small when every call travels in a task of a fixed size (``batch_size=1``)."""
-    carried = CarriedContext.of(context, cloudpickle.dumps)
+    carried = CarriedContext.of(context, cloudpickle.dump)
     if carried is None or batch_size == "auto":
         return carried
     n_tasks = -(-len(indices) // max(1, int(batch_size)))

@@ -18,7 +18,7 @@ class Context:
 
 
 def test_a_small_context_comes_back_equal_and_once_per_process():
-    carried = CarriedContext.of(Context("run"), cloudpickle.dumps)
+    carried = CarriedContext.of(Context("run"), cloudpickle.dump)
     assert carried is not None and 0 < carried.nbytes <= CARRY_LIMIT_BYTES
     first, second = (pickle.loads(pickle.dumps(carried)) for _ in range(2))  # two tasks' copies
     assert context_of(first) == Context("run")
@@ -26,15 +26,15 @@ def test_a_small_context_comes_back_equal_and_once_per_process():
 
 
 def test_two_runs_never_share_a_context():
-    one = pickle.loads(pickle.dumps(CarriedContext.of(Context("a"), cloudpickle.dumps)))
-    other = pickle.loads(pickle.dumps(CarriedContext.of(Context("a"), cloudpickle.dumps)))
+    one = pickle.loads(pickle.dumps(CarriedContext.of(Context("a"), cloudpickle.dump)))
+    other = pickle.loads(pickle.dumps(CarriedContext.of(Context("a"), cloudpickle.dump)))
     assert context_of(one) == context_of(other)
     assert context_of(one) is not context_of(other)
 
 
 def test_large_contexts_and_arrays_are_scattered_instead():
-    assert CarriedContext.of(Context("big", "x" * (CARRY_LIMIT_BYTES + 1)), cloudpickle.dumps) is None
-    assert CarriedContext.of(Context("array", np.zeros(10)), cloudpickle.dumps) is None
+    assert CarriedContext.of(Context("big", "x" * (CARRY_LIMIT_BYTES + 1)), cloudpickle.dump) is None
+    assert CarriedContext.of(Context("array", np.zeros(10)), cloudpickle.dump) is None
 
 
 def test_a_scattered_context_is_used_as_it_is():
@@ -45,4 +45,4 @@ def test_a_scattered_context_is_used_as_it_is():
 def test_a_context_that_does_not_pickle_is_scattered_as_it_is():
     import threading
 
-    assert CarriedContext.of(Context("locked", threading.Lock()), cloudpickle.dumps) is None
+    assert CarriedContext.of(Context("locked", threading.Lock()), cloudpickle.dump) is None
