@@ -63,13 +63,15 @@ WORKLOADS = {
     "tiny-100k": {
         "what": "tiny calls, N=100,000, end to end: pool or cluster start and stop included",
         "n": (100_000, 5000), "repeats": (2, 1),
-        "competitors": ["acme_like-stacked-e2e", "acme_like-mem-e2e", "joblib-mem-e2e", "ppe-mem-e2e"],
+        "competitors": [
+            "acme_like-stacked-e2e", "acme_like-stacked_modern-e2e", "acme_like-mem-e2e", "joblib-mem-e2e", "ppe-mem-e2e",
+        ],
         "params": ({}, {}),
     },
     "tiny-1m": {
         "what": "tiny calls, N=1,000,000, end to end: pool or cluster start and stop included",
         "n": (1_000_000, 20_000), "repeats": (1, 1),
-        "competitors": ["acme_like-stacked-e2e", "acme_like-mem-e2e", "joblib-mem-e2e"],
+        "competitors": ["acme_like-stacked-e2e", "acme_like-stacked_modern-e2e", "acme_like-mem-e2e", "joblib-mem-e2e"],
         "params": ({}, {}),
     },
     "array": {
@@ -323,7 +325,7 @@ def evaluate_targets(result: dict) -> list[dict]:
         add("mem_vs_joblib", "5,000 tiny calls in memory: time <= 2x joblib's", "tiny-5k", v, 2, "lower")
     if "tiny-100k" in w:
         med = w["tiny-100k"]["medians"]
-        for name in ("acme_like-stacked-e2e", "acme_like-mem-e2e"):
+        for name in ("acme_like-stacked-e2e", "acme_like-stacked_modern-e2e", "acme_like-mem-e2e"):
             m = med.get(name, {})
             add(f"100k_{name}_seconds", f"{w['tiny-100k']['n']:,} tiny calls end to end ({name}): seconds < 60",
                 "tiny-100k", m.get("seconds"), 60, "lower_strict")
@@ -334,7 +336,7 @@ def evaluate_targets(result: dict) -> list[dict]:
             "tiny-100k", v, 2, "lower")
     if "tiny-1m" in w:
         med = w["tiny-1m"]["medians"]
-        for name in ("acme_like-stacked-e2e", "acme_like-mem-e2e"):
+        for name in ("acme_like-stacked-e2e", "acme_like-stacked_modern-e2e", "acme_like-mem-e2e"):
             m = med.get(name, {})
             add(f"1m_{name}_seconds", f"{w['tiny-1m']['n']:,} tiny calls end to end ({name}): seconds < 20",
                 "tiny-1m", m.get("seconds"), 20, "lower_strict")
@@ -440,7 +442,7 @@ def ratio_pairs(key: str, competitors: list[str]) -> list[tuple[str, str, str, f
         for top, bottom in (("acme_like-hdf5", "dask-hdf5"), ("acme_like-mem", "dask-mem"), ("acme_like-mem", "ppe-mem"),
                             ("acme_like-mem", "joblib-mem"), ("acme_like-hdf5", "ppe-hdf5"),
                             ("acme_like-mem-e2e", "joblib-mem-e2e"), ("acme_like-mem-e2e", "ppe-mem-e2e"),
-                            ("acme_like-stacked-e2e", "joblib-mem-e2e")):
+                            ("acme_like-stacked-e2e", "joblib-mem-e2e"), ("acme_like-stacked_modern-e2e", "joblib-mem-e2e")):
             if top in have and bottom in have:
                 pairs.append((f"{top} / {bottom}", top, bottom, 1.0))
         if "floor-1proc" in have and "acme_like-hdf5" in have:

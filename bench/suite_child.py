@@ -39,6 +39,7 @@ MODES = {
     "pickle": {"write_pickle": True},
     "stacked": {},  # result_shape added per workload
     "stacked_mem": {"write_worker_results": False},
+    "stacked_modern": {},  # acme_like only: dask config acme_like.layout = modern (shards, no file per call)
 }
 
 
@@ -84,8 +85,13 @@ def acme_style(module: str, job: Job, mode: str, outdir: Path, own_cluster: bool
         kwargs["output_dir"] = str(outdir)
     if own_cluster:
         kwargs["n_workers"] = 2
+    import contextlib
+
+    import dask.config
+
+    layout = dask.config.set({"acme_like.layout": "modern"}) if mode == "stacked_modern" else contextlib.nullcontext()
     t0 = time.perf_counter()
-    with ParallelMap(job.func, job.xs, *job.shared, **kwargs) as pmap:
+    with layout, ParallelMap(job.func, job.xs, *job.shared, **kwargs) as pmap:
         t1 = time.perf_counter()
         results = pmap.compute()
         t2 = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 
@@ -138,6 +139,8 @@ def worker_settings(dask_worker=None):
         "profile": dask.config.get("distributed.worker.profile.enabled"),
         "tick": dask.config.get("distributed.admin.tick.interval"),
         "plugins": sorted(dask_worker.plugins) if dask_worker is not None else None,
+        "gc_threshold": gc.get_threshold(),
+        "gc_frozen": gc.get_freeze_count(),
     }
 
 

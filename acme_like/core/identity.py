@@ -59,6 +59,15 @@ class CallKeys(Sequence[str]):
         for i, occurrence in enumerate(self._occurrence.tolist()):
             yield f"{raw[16 * i : 16 * i + 16].hex()}.{occurrence}"
 
+    def many(self, indices: Sequence[int]) -> list[str]:
+        """The keys of calls ``indices`` (in range), made in one pass."""
+        raw, occurrence = self._raw, self._occurrence
+        counts = occurrence[list(indices)].tolist()
+        if len(indices) and list(indices) == list(range(indices[0], indices[0] + len(indices))):
+            text = raw[16 * indices[0] : 16 * (indices[0] + len(indices))].hex()  # consecutive calls: one conversion
+            return [f"{text[32 * k : 32 * k + 32]}.{n}" for k, n in enumerate(counts)]
+        return [f"{raw[16 * i : 16 * i + 16].hex()}.{n}" for i, n in zip(indices, counts)]
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, CallKeys):
             return self._raw == other._raw and bool(np.array_equal(self._occurrence, other._occurrence))
@@ -98,6 +107,20 @@ class CallIdentities:
 
     def digests(self) -> list[str]:
         return [self.digest(i) for i in range(len(self.keys))]
+
+    def digests_of(self, indices: Sequence[int]) -> list[str]:
+        """The full digests of calls ``indices``, made in one pass."""
+        return self.digests_of_keys(keys_at(self.keys, indices))
+
+    def digests_of_keys(self, keys: Sequence[str]) -> list[str]:
+        """The full digests of the calls with these keys (``keys_at(self.keys, indices)``)."""
+        blake2b, tail = hashlib.blake2b, f":{self.code}"
+        return [blake2b((key + tail).encode(), digest_size=16).hexdigest() for key in keys]
+
+
+def keys_at(keys: Sequence[str], indices: Sequence[int]) -> list[str]:
+    """``[keys[i] for i in indices]``, in one pass when ``keys`` are packed."""
+    return keys.many(indices) if isinstance(keys, CallKeys) else [keys[i] for i in indices]
 
 
 def result_digest(key: str, code: str) -> str:

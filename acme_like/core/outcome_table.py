@@ -16,6 +16,7 @@ import numpy as np
 
 from .outcome import CallFailure, PayloadRef, TaskOutcome
 from .packed import PackedOutcomes
+from .stack_runs import StackRun, outcome_stack_runs
 
 
 class OutcomeTable(Sequence[TaskOutcome]):
@@ -88,6 +89,18 @@ class OutcomeTable(Sequence[TaskOutcome]):
                     found.append((index, failure))
         return tuple(failure for _, failure in sorted(found, key=lambda pair: pair[0]))
 
+    def first_starts(self) -> dict[tuple[str, str], float]:
+        """``(worker, host or "")`` -> when the first call it ran started, over the outcomes held
+        (of every call that was ever given one), without making an outcome of every call."""
+        first: dict[tuple[str, str], float] = {}
+        for part in self._parts:
+            starts = [part.first_start()] if isinstance(part, PackedOutcomes) else [(o.worker, o.host, o.started_at) for o in part]
+            for worker, host, started in starts:
+                if worker is not None and started is not None:
+                    key = (worker, host or "")
+                    first[key] = min(first.get(key, started), started)
+        return first
+
     def values(self) -> list[Any]:
         """Each call's value in call order (None for a failed call, or one whose value is on disk)."""
         order = self.indices()
@@ -115,21 +128,51 @@ class OutcomeTable(Sequence[TaskOutcome]):
         columns alone (no payload reference is made)."""
         return self._by_runs(lambda part, at: part.formats(at), lambda o: None if o.payload is None else o.payload.fmt)
 
+    def paths(self) -> Iterator[tuple[int, bool, str | None]]:
+        """``(index, ok, path of its payload or None)`` of each call in call order, from the columns alone."""
+        return self._by_runs(lambda part, at: part.paths(at), lambda o: None if o.payload is None else o.payload.path)
+
+    def stack_runs(self) -> Iterator[StackRun]:
+        """The stacked first values of the calls that succeeded, in call order, as runs of
+        consecutive calls in consecutive rows of one file (see :class:`StackRun`)."""
+        for _, part, at in self._segments():
+            if isinstance(part, PackedOutcomes):
+                yield from part.stack_runs(at)
+            else:
+                yield from outcome_stack_runs(part[row] for row in at.tolist())
+
+    def extra_payloads(self) -> Iterator[tuple[int, PayloadRef]]:
+        """``(index, payload)`` of the calls that succeeded with a pickled payload or more than one
+        value (those a stacked container lists by name), in call order."""
+        for _, part, at in self._segments():
+            if isinstance(part, PackedOutcomes):
+                yield from part.extra_payloads(at)
+            else:
+                for row in at.tolist():
+                    o = part[row]
+                    if o.ok and o.payload is not None and (o.payload.fmt == "pickle" or o.payload.n_values > 1):
+                        yield o.index, o.payload
+
     def _by_runs(self, packed: Callable[[PackedOutcomes, np.ndarray], tuple[list[bool], list[Any]]],
                  held: Callable[[TaskOutcome], Any]) -> Iterator[tuple[int, bool, Any]]:
+        for indices, part, at in self._segments():
+            if isinstance(part, PackedOutcomes):
+                oks, items = packed(part, at)
+            else:
+                kept = [part[row] for row in at.tolist()]
+                oks, items = [o.ok for o in kept], [held(o) for o in kept]
+            yield from zip(indices.tolist(), oks, items)
+
+    def _segments(self) -> Iterator[tuple[np.ndarray, PackedOutcomes | Sequence[TaskOutcome], np.ndarray]]:
+        """The calls with an outcome in call order, a run of consecutive ones held by one part at a
+        time: their indices, that part, and their rows in it."""
         order = self.indices()
         if not len(order):
             return
         parts, rows = self._part[order], self._row[order]
         bounds = [0, *(np.flatnonzero(np.diff(parts)) + 1).tolist(), len(order)]
         for start, end in zip(bounds[:-1], bounds[1:]):
-            part, at = self._parts[int(parts[start])], rows[start:end]
-            if isinstance(part, PackedOutcomes):
-                oks, items = packed(part, at)
-            else:
-                kept = [part[row] for row in at.tolist()]
-                oks, items = [o.ok for o in kept], [held(o) for o in kept]
-            yield from zip(order[start:end].tolist(), oks, items)
+            yield order[start:end], self._parts[int(parts[start])], rows[start:end]
 
     def _at(self, index: int) -> TaskOutcome:
         return _outcome(self._parts[int(self._part[index])], int(self._row[index]))
@@ -154,9 +197,35 @@ def iter_formats(outcomes: Sequence[TaskOutcome]) -> Iterator[tuple[int, bool, s
     return ((o.index, o.ok, None if o.payload is None else o.payload.fmt) for o in outcomes)
 
 
+def iter_paths(outcomes: Sequence[TaskOutcome]) -> Iterator[tuple[int, bool, str | None]]:
+    """``(index, ok, payload path or None)`` of each outcome, in order; from an
+    ``OutcomeTable``'s columns without making references."""
+    if isinstance(outcomes, OutcomeTable):
+        return outcomes.paths()
+    return ((o.index, o.ok, None if o.payload is None else o.payload.path) for o in outcomes)
+
+
 def iter_payloads(outcomes: Sequence[TaskOutcome]) -> Iterator[tuple[int, bool, PayloadRef | None]]:
     """``(index, ok, payload)`` of each outcome, in order; from an ``OutcomeTable``'s columns
     without making its outcomes."""
     if isinstance(outcomes, OutcomeTable):
         return outcomes.payloads()
     return ((o.index, o.ok, o.payload) for o in outcomes)
+
+
+def iter_stack_runs(outcomes: Sequence[TaskOutcome]) -> Iterator[StackRun]:
+    """The runs of stacked first values (``core/stack_runs``) of the outcomes that succeeded, in
+    order; from an ``OutcomeTable``'s columns without making references."""
+    if isinstance(outcomes, OutcomeTable):
+        return outcomes.stack_runs()
+    return outcome_stack_runs(outcomes)
+
+
+def iter_extra_payloads(outcomes: Sequence[TaskOutcome]) -> Iterator[tuple[int, PayloadRef]]:
+    """``(index, payload)`` of the outcomes that succeeded with a pickled payload or more than one value."""
+    if isinstance(outcomes, OutcomeTable):
+        return outcomes.extra_payloads()
+    return (
+        (o.index, o.payload) for o in outcomes
+        if o.ok and o.payload is not None and (o.payload.fmt == "pickle" or o.payload.n_values > 1)
+    )

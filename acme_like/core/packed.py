@@ -19,7 +19,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .outcome import FAILED, OK, PayloadRef, TaskOutcome
+from .outcome_columns import OutcomeColumns
 from .packed_refs import PackedRefs
+from .stack_runs import StackRun
 
 #: Kinds of numpy scalars that travel as one array (bool, ints, floats, complex).
 _ARRAY_KINDS = "biufc"
@@ -136,11 +138,38 @@ class PackedOutcomes:
             return oks, [None] * len(rows)
         return oks, payloads.many(rows, index[rows].tolist())
 
+    def paths(self, rows: np.ndarray) -> tuple[list[bool], list[str | None]]:
+        """Whether the calls in ``rows`` succeeded, and their payloads' paths (None where there
+        is none), without making the references."""
+        index, ok, payloads = self._columns[0], self._columns[1], self._columns[7]
+        return ok[rows].tolist(), [None] * len(rows) if payloads is None else payloads.paths(rows, index[rows].tolist())
+
+    def stack_runs(self, rows: np.ndarray) -> list[StackRun]:
+        """The runs of stacked values of the calls in ``rows`` (``core/stack_runs``), in call order."""
+        index, ok, payloads = self._columns[0], self._columns[1], self._columns[7]
+        return [] if payloads is None else payloads.stack_runs(rows, index[rows], ok[rows])
+
+    def extra_payloads(self, rows: np.ndarray) -> list[tuple[int, PayloadRef]]:
+        """``(index, payload)`` of the calls in ``rows`` that succeeded with a pickled payload or
+        more than one value; references made for those alone."""
+        index, ok, payloads = self._columns[0], self._columns[1], self._columns[7]
+        if payloads is None:
+            return []
+        rows = payloads.extra_rows(rows)
+        rows = rows[ok[rows]]
+        return [(i, ref) for i, ref in zip(index[rows].tolist(), payloads.many(rows, index[rows].tolist())) if ref is not None]
+
     def formats(self, rows: np.ndarray) -> tuple[list[bool], list[str | None]]:
         """Whether the calls in ``rows`` succeeded, and their payloads' formats (None where
         there is none), without making the references."""
         ok, payloads = self._columns[1], self._columns[7]
         return ok[rows].tolist(), [None] * len(rows) if payloads is None else payloads.formats(rows)
+
+    def first_start(self) -> tuple[str | None, str | None, float | None]:
+        """The worker and host that ran the batch, and when its first call started (None if not known)."""
+        started, (_, worker, host) = self._columns[3], self._columns[9]
+        known = [v for v in started.tolist() if v is not None] if started.dtype == object else started
+        return worker, host, float(min(known)) if len(known) else None
 
     def failure_rows(self) -> dict[int, Any]:
         """Row -> failure, for the calls that failed."""
@@ -163,6 +192,18 @@ class PackedOutcomes:
             peak, worker, host, int(attempt[row]),
         )
 
+    def columns(self) -> OutcomeColumns:
+        """The outcomes by field, as :meth:`unpack` would give them, without making them."""
+        index, ok, seconds, started, ended, attempt, _, payloads, failures, placed = self._columns
+        n = len(index)
+        indices = index.tolist()
+        peak, worker, host = placed
+        return OutcomeColumns(
+            indices, [OK if good else FAILED for good in ok.tolist()], seconds.tolist(), _floats(started), _floats(ended),
+            [peak] * n, [worker] * n, [host] * n, attempt.tolist(), failures,
+            None if payloads is None else payloads.columns(indices),
+        )
+
     def unpack(self) -> list[TaskOutcome]:
         """The outcomes as they were packed."""
         index, ok, seconds, started, ended, attempt, values, payloads, failures, placed = self._columns
@@ -180,6 +221,10 @@ class PackedOutcomes:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _floats(column: np.ndarray) -> list[float | None]:
+    return [None if v is None else float(v) for v in column.tolist()] if column.dtype == object else column.tolist()
 
 
 def _rebuilt(columns: tuple[Any, ...]) -> PackedOutcomes:

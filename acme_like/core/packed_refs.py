@@ -17,6 +17,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .outcome import PayloadRef
+from .outcome_columns import RefColumns
+from .stack_runs import StackRun
 
 #: The integer fields of a PayloadRef, in the order of its constructor after ``stack_row``.
 _INTS = ("n_values", "nbytes", "crc32", "stack_row", "stack_nbytes", "stack_crc32", "mtime_ns")
@@ -88,6 +90,8 @@ def _ints(values: list[int]) -> Any:
 def _int_at(column: Any, rows: np.ndarray) -> list[int]:
     if isinstance(column, int):
         return [column] * len(rows)
+    if column.dtype != object:
+        return column[rows].tolist()  # Python ints already
     return [int(v) for v in column[rows].tolist()]
 
 
@@ -155,6 +159,59 @@ class PackedRefs:
                 crc[k], stack_paths[k], stack_row[k], stack_nbytes[k], stack_crc[k], mtime[k],
             ))
         return out
+
+
+    def columns(self, indices: Sequence[int]) -> RefColumns:
+        """Every row's reference by field (``indices``: the calls of the rows), no reference made."""
+        rows = np.arange(len(self._fmt))
+        shapes = self._shapes
+        return RefColumns(
+            [None if code < 0 else _FMTS[code] for code in self._fmt.tolist()],
+            self._paths.many(rows, indices),
+            *(_int_at(c, rows) for c in self._ints[:2]),
+            [None if code < 0 else shapes[code] for code in _int_at(self._shape_codes, rows)],
+            _int_at(self._ints[2], rows),
+            self._stack_paths.many(rows, indices),
+            *(_int_at(c, rows) for c in self._ints[3:]),
+        )
+
+
+    def paths(self, rows: np.ndarray, indices: Sequence[int]) -> list[str | None]:
+        """The path of each reference in ``rows`` (None where there is none), no reference made."""
+        return self._paths.many(np.asarray(rows, dtype=np.int64), indices)
+
+    def extra_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Those of ``rows`` whose payload is pickled or holds more than one value."""
+        rows = np.asarray(rows, dtype=np.int64)
+        n_values = self._ints[0]
+        many = n_values[rows] > 1 if isinstance(n_values, np.ndarray) else np.full(len(rows), n_values > 1)
+        return rows[(self._fmt[rows] == _FMTS.index("pickle")) | many & (self._fmt[rows] >= 0)]
+
+    def stack_runs(self, rows: np.ndarray, indices: np.ndarray, ok: np.ndarray) -> list[StackRun]:
+        """The runs of the stacked values in ``rows`` (whose calls are ``indices`` and succeeded
+        where ``ok``), in call order; found by comparing columns, no reference made."""
+        rows = np.asarray(rows, dtype=np.int64)
+        fmt, shard, shape = self._fmt[rows], _codes(self._stack_paths.codes, rows), _codes(self._shape_codes, rows)
+        stacked = ok & (fmt >= 0) & (shape >= 0) & ~((fmt == _FMTS.index("pickle")) & (shard < 0))
+        runs = [
+            StackRun(self._paths.get(int(rows[k]), int(indices[k])), False, int(indices[k]), 0, 1, self._shapes[shape[k]])  # type: ignore[arg-type]
+            for k in np.flatnonzero(stacked & (shard < 0)).tolist()
+        ]
+        at = np.flatnonzero(stacked & (shard >= 0))
+        if len(at):
+            first, row, code, kind = indices[at], _codes(self._ints[3], rows[at]), shard[at], shape[at]
+            goes_on = (np.diff(first) == 1) & (np.diff(row) == 1) & (code[1:] == code[:-1]) & (kind[1:] == kind[:-1])
+            starts = [0, *(np.flatnonzero(~goes_on) + 1).tolist()]
+            for a, b in zip(starts, [*starts[1:], len(at)]):
+                path = self._stack_paths.get(int(rows[at[a]]), int(first[a]))
+                runs.append(StackRun(path, True, int(first[a]), int(row[a]), b - a, self._shapes[kind[a]]))  # type: ignore[arg-type]
+            runs.sort(key=lambda run: run.first_index)
+        return runs
+
+
+def _codes(column: Any, rows: np.ndarray) -> np.ndarray:
+    """A column's values in ``rows``, as an array also when all its rows share one."""
+    return np.full(len(rows), column, dtype=np.int64) if isinstance(column, int) else np.asarray(column[rows], dtype=np.int64)
 
 
 def _rebuilt(state: tuple[Any, ...]) -> PackedRefs:

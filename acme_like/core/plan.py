@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
@@ -66,6 +66,40 @@ class CallTemplate:
         return ", ".join(parts) if parts else "same arguments as every call"
 
 
+class CallRows(Sequence[tuple[int, tuple[Any, ...]]]):
+    """``(index, values)`` of consecutive calls, kept as the slices of the argument columns:
+    no tuple per call is made until one is read, and it pickles as those slices."""
+
+    __slots__ = ("_indices", "_slices")
+
+    def __init__(self, indices: range, slices: tuple[Sequence[Any], ...]) -> None:
+        self._indices, self._slices = indices, slices
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __iter__(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        return zip(self._indices, zip(*self._slices)) if self._slices else ((i, ()) for i in self._indices)
+
+    @overload
+    def __getitem__(self, k: int) -> tuple[int, tuple[Any, ...]]: ...
+    @overload
+    def __getitem__(self, k: slice) -> CallRows: ...
+    def __getitem__(self, k: int | slice) -> tuple[int, tuple[Any, ...]] | CallRows:
+        if isinstance(k, slice):
+            return CallRows(self._indices[k], tuple(column[k] for column in self._slices))
+        return self._indices[k], tuple(column[k] for column in self._slices)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (CallRows, (self._indices, self._slices))
+
+
 @dataclass(frozen=True, slots=True)
 class CallPlan:
     """How ``func`` is called: ``n_calls`` times, with which arguments split and which shared."""
@@ -90,8 +124,22 @@ class CallPlan:
         if not self.columns:
             return tuple((i, ()) for i in indices)
         if isinstance(indices, range) and indices.step == 1 and all(map(_sliceable, self.columns)):
-            return tuple(zip(indices, zip(*(column[indices.start : indices.stop] for column in self.columns))))
+            return CallRows(indices, tuple(column[indices.start : indices.stop] for column in self.columns))
         return tuple((i, self.call_values(i)) for i in indices)
+
+    def describe_calls(self, indices: Sequence[int]) -> list[str]:
+        """The short summary of each of calls ``indices``' own arguments (``CallTemplate.describe``)."""
+        template, columns = self.template, self.columns
+        rows: Iterable[Sequence[Any]]
+        if len(indices) and all(map(_sliceable, columns)) and list(indices) == list(range(indices[0], indices[0] + len(indices))):
+            first, end = indices[0], indices[0] + len(indices)  # consecutive calls: their values sliced out at once
+            if len(columns) == 1 and template.split_names and not template.task_id:  # one argument: no tuple per call
+                name = template.split_names[0]
+                return [f"{name}={summarize(value)}" for value in columns[0][first:end]]
+            rows = zip(*(column[first:end] for column in columns)) if columns else (() for _ in indices)
+        else:
+            rows = (self.call_values(i) for i in indices)
+        return [template.describe(i, values) for i, values in zip(indices, rows)]
 
     def call_arguments(self, index: int) -> tuple[list[Any], dict[str, Any]]:
         """The positional and keyword arguments of call ``index``."""

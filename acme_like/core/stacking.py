@@ -8,6 +8,7 @@ logic: no files, no dask.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ class StackSpec:
     @property
     def slot_shape(self) -> tuple[int, ...]:
         """The shape of one call's slot; an unlimited axis shows as -1."""
-        return tuple(-1 if d is None or math.isinf(d) else int(d) for i, d in enumerate(self.declared) if i != self.axis)
+        return _slot_shape(self.declared, self.axis)
 
     @property
     def slot_inf_axis(self) -> int | None:
@@ -64,6 +65,8 @@ class StackSpec:
         """Call ``index``'s value as an array of the slot shape and dtype, or ShapeMismatch."""
         array = np.asarray(value)
         want = self.slot_shape
+        if array.dtype == self.dtype and array.shape == want:  # as declared: nothing to cast or check
+            return array.copy() if array is value else array  # a copy, as a cast makes: the caller may reuse its array
         shaped = _reshape_like(array, want)
         if shaped is None:
             shown = tuple("any" if d == -1 else d for d in want)
@@ -104,6 +107,11 @@ class StackSpec:
                     f"{np.finfo(self.dtype).max:g}; it would be stored as inf). Pass a wider result_dtype, "
                     f"e.g. \"float64\"."
                 )
+
+
+@functools.lru_cache(maxsize=64)
+def _slot_shape(declared: tuple[Any, ...], axis: int) -> tuple[int, ...]:
+    return tuple(-1 if d is None or math.isinf(d) else int(d) for i, d in enumerate(declared) if i != axis)
 
 
 def _reshape_like(array: np.ndarray, want: tuple[int, ...]) -> np.ndarray | None:

@@ -21,8 +21,10 @@ from distributed import Client
 
 from ..core.options import Options
 from ..core.outcome import TaskOutcome
+from ..core.outcome_columns import OutcomeColumns
 from ..core.outcome_table import OutcomeTable
-from ..core.identity import CallDigests, call_identities, legacy_call_digests
+from ..core.packed import PackedOutcomes
+from ..core.identity import CallDigests, call_identities, keys_at, legacy_call_digests
 from ..core.plan import CallPlan
 from ..storage.housekeeping import tidy_earlier_runs
 from ..errors import PayloadError
@@ -122,9 +124,7 @@ def _run_locked(
             shard_tag = uuid.uuid4().hex[:8]
         write_manifest(layout, {**signature, "seed_entropy": entropy, "n_calls": plan.n_calls, "code": ids.code})
         journal = Journal(layout, ids.keys, ids.code, resume.lines, link.run_id)
-        table = CallTable(
-            layout, ids.keys, ids.digest, lambda i: plan.template.describe(i, plan.call_values(i)), ids.input_files
-        )
+        table = CallTable(layout, ids.keys, ids.digests_of_keys, plan.describe_calls, ids.input_files)
         table.record([done[i] for i in sorted(done)], reused=True)
         if link.publish is not None:  # in place now (relocated): later stages may read them
             link.publish([done[i] for i in sorted(done)])
@@ -144,7 +144,7 @@ def _run_locked(
     )
     workers: list[dict[str, Any]] = []
     try:
-        record = _recorder(journal, table, link.publish)
+        record = _recorder(journal, table, link.publish, None if layout is None else ids.keys)
         new = _execute(context, plan, func_name, options, todo, connect, record, log, workers, label, link, len(done))
         for failure in new.failures():
             if "<dynamic-code>" in failure.traceback:
@@ -177,17 +177,24 @@ def _run_locked(
 
 
 def _recorder(
-    journal: Journal | None, table: CallTable | None, publish: Callable[[list[TaskOutcome]], None] | None
+    journal: Journal | None,
+    table: CallTable | None,
+    publish: Callable[[list[TaskOutcome]], None] | None,
+    keys: Sequence[str] | None,
 ) -> Callable[[list[TaskOutcome]], None] | None:
     if (journal is None or table is None) and publish is None:
         return None
 
-    def record(outcomes: list[TaskOutcome]) -> None:
-        if journal is not None and table is not None:
-            journal.record(outcomes)
-            table.record(outcomes)
+    def record(outcomes: list[TaskOutcome] | PackedOutcomes) -> None:
+        """A batch's outcomes, packed (read as columns, no outcome made) or as they are."""
+        packed = isinstance(outcomes, PackedOutcomes)
+        if journal is not None and table is not None and keys is not None:
+            columns = outcomes.columns() if packed else OutcomeColumns.of(outcomes)
+            batch_keys = keys_at(keys, columns.index)  # made once for both
+            journal.record(columns, batch_keys)
+            table.record(columns, keys=batch_keys)
         if publish is not None:  # after the journal: a later stage's call may start on it
-            publish(outcomes)
+            publish(outcomes.unpack() if packed else outcomes)
 
     return record
 

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from distributed import Client
 
 from ..core.options import Options
+from ..core.outcome_table import OutcomeTable
 from ..core.plan import CallPlan
 
 
@@ -62,12 +63,15 @@ def run_record(func: Callable[..., Any], func_name: str, plan: CallPlan, options
 
 def with_first_calls(workers: list[dict[str, Any]], outcomes: Any) -> list[dict[str, Any]]:
     """The workers that ran calls, each with the start of its first call."""
-    first: dict[tuple[str, str], float] = {}
+    if isinstance(outcomes, OutcomeTable):
+        first = outcomes.first_starts()
+    else:
+        first = {}
+        for o in outcomes:
+            if o.worker is not None and o.started_at is not None:
+                key = (o.worker, o.host or "")
+                first[key] = min(first.get(key, o.started_at), o.started_at)
     known_started = {w["name"]: w.get("started_at") for w in workers}
-    for o in outcomes:
-        if o.worker is not None and o.started_at is not None:
-            key = (o.worker, o.host or "")
-            first[key] = min(first.get(key, o.started_at), o.started_at)
     known = {w["name"]: w for w in workers}
     listed = []
     for (name, host), stamp in sorted(first.items(), key=lambda item: item[1]):

@@ -56,8 +56,9 @@ WORKER_WAIT_S = 60.0
 #: At most this many bytes of carried contexts over a run's tasks of a fixed size; beyond, it is scattered.
 CARRIED_TOTAL_BYTES = 64 * 10**6
 
-#: Receives the outcomes of each finished batch, as they arrive (the run's journal).
-Recorder = Callable[[list[TaskOutcome]], None] | None
+#: Receives the outcomes of each finished batch, as they arrive (the run's journal): as
+#: outcomes, or packed as the worker sent them.
+Recorder = Callable[[list[TaskOutcome] | PackedOutcomes], None] | None
 
 
 def run_sequential(
@@ -292,9 +293,9 @@ class _Run:
         self.progress.advance(len(outcomes) - n_failed, n_failed)
 
     def _finish_packed(self, packed: PackedOutcomes) -> None:
-        """A batch's outcomes, kept packed: the journal, when there is one, reads them one by one."""
+        """A batch's outcomes, kept packed: the records, when there are any, read their columns."""
         if self.record is not None:
-            self.record(packed.unpack())
+            self.record(packed)
         self.outcomes.add_packed(packed)
         seconds, n_ok, n_failed = packed.timed()
         self._timed_s += seconds

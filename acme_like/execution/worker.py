@@ -140,44 +140,47 @@ def _write_shard(context: CallContext, outcomes: list[TaskOutcome]) -> list[Task
     if stack.slot_inf_axis is not None:
         extent = max(np.shape(first)[stack.slot_inf_axis] for first in firsts.values())
     rows = np.full(stack.full_shape(len(outcomes), extent), stack.fill_value(), dtype=stack.dtype)
-    for row, outcome in enumerate(outcomes):
-        if outcome.ok:
-            selection: list[Any] = [slice(0, n) for n in np.shape(firsts[outcome.index])]
-            selection.insert(stack.axis, row)
-            rows[tuple(selection)] = firsts[outcome.index]
+    if stack.slot_inf_axis is None:  # every slot whole: the batch's rows filled at once
+        by_row = np.moveaxis(rows, stack.axis, 0)  # a view: writing it writes rows
+        by_row[[row for row, o in enumerate(outcomes) if o.ok]] = np.stack(list(firsts.values()))
+    else:
+        for row, outcome in enumerate(outcomes):
+            if outcome.ok:
+                selection: list[Any] = [slice(0, n) for n in np.shape(firsts[outcome.index])]
+                selection.insert(stack.axis, row)
+                rows[tuple(selection)] = firsts[outcome.index]
     path = context.layout.shard_path(outcomes[0].index, context.shard_tag)
     try:
         size, crc = write_shard(path, rows, [o.index for o in outcomes])
     except PayloadError as exc:
         return [_failed_write(context, o, exc) if o.ok else o for o in outcomes]
     shard_mtime = file_mtime_ns(path)  # once here, not once per call in the parent's journal
+    shard = str(path)
+    whole = stack.slot_shape if stack.slot_inf_axis is None else None  # every slot's shape, when all share it
     finished = []
-    for row, outcome in enumerate(outcomes):
-        if not outcome.ok:
-            finished.append(outcome)
+    for row, o in enumerate(outcomes):
+        if not o.ok:
+            finished.append(o)
             continue
-        shape = tuple(np.shape(firsts[outcome.index]))
+        shape = whole if whole is not None else tuple(np.shape(firsts[o.index]))
         try:
-            rest = _row_file(context, outcome, path, rows.shape, row, shape) if context.acme else outcome.payload
+            rest = _row_file(context, o, path, rows.shape, row, shape) if context.acme else o.payload
         except PayloadError as exc:
-            finished.append(_failed_write(context, outcome, exc))
+            finished.append(_failed_write(context, o, exc))
             continue
-        # A row file counts its result_0 already; a pickle or a modern file holds only the other values.
-        counted = rest is not None and rest.fmt == "hdf5" and context.acme
-        payload = PayloadRef(
-            path=rest.path if rest is not None else str(path),
-            fmt=rest.fmt if rest is not None else "hdf5",
-            n_values=1 if rest is None else rest.n_values + (0 if counted else 1),
-            nbytes=rest.nbytes if rest is not None else size,
-            stack_shape=shape,
-            crc32=rest.crc32 if rest is not None else crc,
-            stack_path=str(path),
-            stack_row=row,
-            stack_nbytes=size,
-            stack_crc32=crc,
-            mtime_ns=rest.mtime_ns if rest is not None else shard_mtime,
-        )
-        finished.append(dataclasses.replace(outcome, payload=payload, value=None))
+        if rest is None:  # the first value alone, in the shard
+            payload = PayloadRef(shard, "hdf5", 1, size, shape, crc, shard, row, size, crc, shard_mtime)
+        else:  # a row file counts its result_0 already; a pickle or a modern file holds only the other values
+            counted = rest.fmt == "hdf5" and context.acme
+            payload = PayloadRef(
+                rest.path, rest.fmt, rest.n_values + (0 if counted else 1), rest.nbytes, shape, rest.crc32, shard, row,
+                size, crc, rest.mtime_ns,
+            )
+        # Built whole: dataclasses.replace costs more than a tiny call.
+        finished.append(TaskOutcome(
+            o.index, o.status, o.seconds, payload, None, o.failure, o.started_at, o.ended_at, o.peak_bytes, o.worker,
+            o.host, o.attempt,
+        ))
     return finished
 
 

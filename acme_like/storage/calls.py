@@ -18,9 +18,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..core.identity import keys_at
 from ..core.outcome import TaskOutcome
+from ..core.outcome_columns import OutcomeColumns, columns_of
 from ..errors import PayloadError
 from .layout import AppendStream, OutputLayout, atomic_write, write_failed
+from .record_lines import call_rows
 
 #: The columns of calls.csv, in order.
 CALL_COLUMNS = (
@@ -30,11 +33,6 @@ CALL_COLUMNS = (
 _INTS = {"index", "attempt", "peak_bytes", "payload_bytes", "input_bytes"}
 _FLOATS = {"seconds"}
 RUN_RECORD_FORMAT = 1
-
-
-def _stamp(stamp: float | None) -> str:
-    """A time as Unix seconds with microseconds (what every tool parses), or empty."""
-    return "" if stamp is None else f"{stamp:.6f}"
 
 
 class CallTable:
@@ -48,11 +46,13 @@ class CallTable:
         self,
         layout: OutputLayout,
         keys: Sequence[str],
-        digest: Callable[[int], str],
-        describe: Callable[[int], str],
+        digests: Callable[[Sequence[str]], list[str]],
+        describe: Callable[[Sequence[int]], list[str]],
         inputs: Sequence[tuple[str, int] | None],
     ) -> None:
-        self._layout, self._keys, self._digest, self._describe, self._inputs = layout, keys, digest, describe, inputs
+        """``digests`` gives the full digests of the calls with a list of keys, ``describe`` the short
+        arguments of a list of calls (by index)."""
+        self._layout, self._keys, self._digests, self._describe, self._inputs = layout, keys, digests, describe, inputs
         self._offsets = np.full(len(keys), -1, dtype=np.int64)
         self._lengths = np.zeros(len(keys), dtype=np.int32)  # a row is far shorter than 2 GB
         self._header = _csv_line(CALL_COLUMNS)
@@ -67,21 +67,30 @@ class CallTable:
             ) from exc
         self._end = len(self._header)
 
-    def record(self, outcomes: Iterable[TaskOutcome], reused: bool = False) -> None:
-        chunks = []
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for outcome in outcomes:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow(self._row(outcome, reused))
-            line = buffer.getvalue().encode("utf-8")
-            self._offsets[outcome.index] = self._end
-            self._lengths[outcome.index] = len(line)
-            self._end += len(line)
-            chunks.append(line)
-        if chunks:
-            self._out.write(b"".join(chunks))
+    def record(
+        self, outcomes: Iterable[TaskOutcome] | OutcomeColumns, reused: bool = False, keys: Sequence[str] | None = None
+    ) -> None:
+        """Append the rows of these outcomes; ``keys``: their calls' keys, when already at hand."""
+        cols = columns_of(outcomes)
+        if not len(cols):
+            return
+        indices = cols.index
+        keys = keys_at(self._keys, indices) if keys is None else keys
+        inputs = self._inputs
+        rows = call_rows(
+            cols, keys, self._digests(keys), self._describe(indices), [inputs[i] for i in indices], self._layout.relative,
+            reused,
+        )
+        text = "".join(rows)
+        data = text.encode("utf-8")
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        if len(data) != len(text):  # not all ASCII: each row's length in bytes
+            lengths = np.fromiter((len(row.encode("utf-8")) for row in rows), dtype=np.int64, count=len(rows))
+        at = np.asarray(indices, dtype=np.int64)
+        self._offsets[at] = self._end + np.cumsum(lengths) - lengths
+        self._lengths[at] = lengths
+        self._end += len(data)
+        self._out.write(data)
 
     @property
     def error(self) -> OSError | None:
@@ -92,34 +101,6 @@ class CallTable:
         if self.error is None:
             return None
         return f"{write_failed('the call table', self._layout.calls_path, self.error)}; the results are not affected"
-
-    def _row(self, o: TaskOutcome, reused: bool) -> list[str]:
-        failure = o.failure
-        ref = o.payload
-        given = self._inputs[o.index]
-        return [
-            str(o.index),
-            "",
-            self._keys[o.index],
-            failure.arguments if failure is not None and failure.arguments else self._describe(o.index),
-            self._digest(o.index),
-            "reused" if reused else o.status,
-            "" if failure is None else failure.kind,
-            str(o.attempt),
-            _stamp(o.started_at),
-            _stamp(o.ended_at),
-            f"{o.seconds:.6f}",
-            "" if o.peak_bytes is None else str(o.peak_bytes),
-            o.worker or "",
-            o.host or "",
-            "" if ref is None or ref.fmt == "container" else self._layout.relative(ref.path),
-            "" if ref is None or ref.fmt == "container" else str(ref.nbytes),
-            "" if given is None else given[0],
-            "" if given is None else str(given[1]),
-            "" if failure is None else failure.exc_type,
-            "" if failure is None else failure.message,
-            "" if failure is None else failure.traceback,
-        ]
 
     def finish(self) -> None:
         """Rewrite the table in call order (atomically); calls without an outcome are left out."""

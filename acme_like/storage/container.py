@@ -27,8 +27,9 @@ import numpy as np
 
 from .layout import OutputLayout
 from ..core.outcome import PayloadRef, TaskOutcome
-from ..core.outcome_table import iter_formats, iter_payloads
+from ..core.outcome_table import iter_extra_payloads, iter_formats, iter_payloads, iter_stack_runs
 from .payload import RESULT_PREFIX, new_h5_file
+from ..core.stack_runs import StackRun
 from ..core.stacking import StackSpec
 
 COMP_PREFIX = "comp_"
@@ -82,9 +83,20 @@ class _Done(Iterable[tuple[int, PayloadRef]]):
 
     def __init__(self, outcomes: Sequence[TaskOutcome]) -> None:
         self._outcomes = outcomes
+        self._sources: list[tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]], tuple[int, ...] | None]] | None = None
 
     def __iter__(self) -> Iterator[tuple[int, PayloadRef]]:
         return ((i, ref) for i, ok, ref in iter_payloads(self._outcomes) if ok and ref is not None)
+
+    def extras(self) -> Iterator[tuple[int, PayloadRef]]:
+        """Those with a pickled payload or more than one value (listed by name in a stacked container)."""
+        return iter_extra_payloads(self._outcomes)
+
+    def sources(self) -> list[tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]], tuple[int, ...] | None]]:
+        """The stacked values' source files and runs (see :func:`_sources`), found once."""
+        if self._sources is None:
+            self._sources = _sources(iter_stack_runs(self._outcomes))
+        return self._sources
 
 
 def _inf_extent(stack: StackSpec, done: Iterable[tuple[int, PayloadRef]]) -> int:
@@ -104,7 +116,7 @@ def _slot(stack: StackSpec, index: int, shape: tuple[int, ...]) -> tuple[Any, ..
 def _link(
     h5: h5py.File,
     layout: OutputLayout,
-    done: Iterable[tuple[int, PayloadRef]],
+    done: _Done,
     stack: StackSpec | None,
     n_calls: int,
     copy_limit_bytes: int,
@@ -114,11 +126,11 @@ def _link(
         nbytes = math.prod(full) * stack.dtype.itemsize
         if nbytes <= copy_limit_bytes:
             _copied_stack(h5, done, stack, full)
-        elif nbytes <= CONSOLIDATE_BYTES and len(_sources(done)) > 1:
+        elif nbytes <= CONSOLIDATE_BYTES and len(done.sources()) > 1:
             _consolidated_stack(h5, layout, done, stack, full)
         else:
             _virtual_stack(h5, layout, done, stack, n_calls)
-    for index, ref in done:
+    for index, ref in done if stack is None else done.extras():
         name = f"{COMP_PREFIX}{index}"
         relative = layout.relative(ref.path)
         if ref.fmt == "pickle":
@@ -132,7 +144,7 @@ def _link(
 
 
 def _virtual_stack(
-    h5: h5py.File, layout: OutputLayout, done: Iterable[tuple[int, PayloadRef]], stack: StackSpec, n_calls: int
+    h5: h5py.File, layout: OutputLayout, done: _Done, stack: StackSpec, n_calls: int
 ) -> None:
     # The low-level API: h5py's VirtualLayout builds one Python object per source, which
     # costs seconds and hundreds of MB at 100,000 sources. Calls run in batches map one
@@ -143,7 +155,7 @@ def _virtual_stack(
     # An np.inf axis is unlimited in maxshape, as in ACME's virtual dataset.
     maxdims = tuple(h5py.h5s.UNLIMITED if i == stack.inf_axis else n for i, n in enumerate(full))
     vspace = h5py.h5s.create_simple(full, maxdims)
-    for path, dataset, runs, per_call_shape in _sources(done):
+    for path, dataset, runs, per_call_shape in done.sources():
         if per_call_shape is not None:
             source_shape = per_call_shape
         else:
@@ -172,7 +184,7 @@ def _virtual_stack(
 
 
 def _consolidated_stack(
-    h5: h5py.File, layout: OutputLayout, done: Iterable[tuple[int, PayloadRef]], stack: StackSpec, full: tuple[int, ...]
+    h5: h5py.File, layout: OutputLayout, done: _Done, stack: StackSpec, full: tuple[int, ...]
 ) -> None:
     """ACME's virtual result_0 over one source: the shards' rows copied into ``<func>_stack.h5``."""
     path = layout.stack_path
@@ -188,10 +200,10 @@ def _consolidated_stack(
     h5[STACKED].attrs["stacking_axis"] = stack.axis
 
 
-def _copied_stack(h5: h5py.File, done: Iterable[tuple[int, PayloadRef]], stack: StackSpec, full: tuple[int, ...]) -> None:
+def _copied_stack(h5: h5py.File, done: _Done, stack: StackSpec, full: tuple[int, ...]) -> None:
     stacked = h5.create_dataset(STACKED, shape=full, dtype=stack.dtype, fillvalue=stack.fill_value())
     stacked.attrs["stacking_axis"] = stack.axis
-    for path, dataset, runs, per_call_shape in _sources(done):
+    for path, dataset, runs, per_call_shape in done.sources():
         with h5py.File(path, "r") as source:
             data = source[dataset]
             for first_index, first_row, length, shape in runs:
@@ -206,23 +218,20 @@ def _copied_stack(h5: h5py.File, done: Iterable[tuple[int, PayloadRef]], stack: 
 
 
 def _sources(
-    done: Iterable[tuple[int, PayloadRef]],
+    stack_runs: Iterable[StackRun],
 ) -> list[tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]], tuple[int, ...] | None]]:
     """Per source file: runs of (first call, first row, number of calls, slot shape) to map,
     and the dataset's shape when it is a single call's (shards are looked up). Runs grow as
-    the calls come (in call order, no row per call is held); a file whose rows come out of
+    they come (in call order, no row per call is held); a file whose rows come out of
     order has its runs sorted and joined again at the end."""
     per_file: dict[str, list[tuple[int, int, int, tuple[int, ...]]]] = {}
     sharded: set[str] = set()
     unordered: set[str] = set()
-    for index, ref in done:
-        if ref.stack_path is not None:
-            sharded.add(ref.stack_path)
-        if ref.fmt == "pickle" and ref.stack_path is None or ref.stack_shape is None:
-            continue
-        path = ref.stack_path or ref.path
+    for path, shard, index, row, length, shape in stack_runs:
+        if shard:
+            sharded.add(path)
         runs = per_file.setdefault(path, [])
-        if _joined(runs, index, ref.stack_row if ref.stack_path else 0, ref.stack_shape):
+        if _joined(runs, index, row, shape, length):
             unordered.add(path)
     for path in unordered:
         rows = sorted((first + k, row + k, shape) for first, row, length, shape in per_file[path] for k in range(length))
@@ -232,17 +241,17 @@ def _sources(
     return [(path, STACKED, runs, None if path in sharded else runs[0][3]) for path, runs in per_file.items()]
 
 
-def _joined(runs: list[tuple[int, int, int, tuple[int, ...]]], index: int, row: int, shape: tuple[int, ...]) -> bool:
-    """Add call ``index`` (row ``row``) to ``runs``: onto the last run if it continues it; True
-    if it comes before the last row (the runs are then out of order)."""
+def _joined(runs: list[tuple[int, int, int, tuple[int, ...]]], index: int, row: int, shape: tuple[int, ...], length: int = 1) -> bool:
+    """Add ``length`` calls from ``index`` on (rows from ``row`` on) to ``runs``: onto the last run
+    if they continue it; True if they come before its last row (the runs are then out of order)."""
     if runs:
-        first_index, first_row, length, run_shape = runs[-1]
-        if index == first_index + length and row == first_row + length and shape == run_shape:
-            runs[-1] = (first_index, first_row, length + 1, run_shape)
+        first_index, first_row, n, run_shape = runs[-1]
+        if index == first_index + n and row == first_row + n and shape == run_shape:
+            runs[-1] = (first_index, first_row, n + length, run_shape)
             return False
-        runs.append((index, row, 1, shape))
-        return (index, row, shape) < (first_index + length - 1, first_row + length - 1, run_shape)
-    runs.append((index, row, 1, shape))
+        runs.append((index, row, length, shape))
+        return (index, row, shape) < (first_index + n - 1, first_row + n - 1, run_shape)
+    runs.append((index, row, length, shape))
     return False
 
 

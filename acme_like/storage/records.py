@@ -17,7 +17,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .payload import file_mtime_ns
 from .layout import AppendStream, OutputLayout, atomic_write, write_failed
+from .record_lines import journal_lines
+from ..core.identity import keys_at
 from ..core.outcome import OK, TaskOutcome
+from ..core.outcome_columns import OutcomeColumns, columns_of
 from ..errors import InputError, PayloadError
 
 #: Version of the records' format. 1: manifest and journal in ``<func>_payload/``, calls
@@ -115,40 +118,6 @@ def read_journal(layout: OutputLayout) -> dict[int, dict[str, Any]]:
     return latest
 
 
-def journal_line(layout: OutputLayout, outcome: TaskOutcome, key: str, code: str, run: str | None = None) -> dict[str, Any]:
-    """The journal's record of one outcome; ``run`` is the id of the run that made its payload."""
-    line: dict[str, Any] = {"i": outcome.index, "key": key, "code": code, "status": outcome.status}
-    if run is not None:
-        line["run"] = run
-    if outcome.payload is not None:
-        ref = outcome.payload
-        line.update(
-            path=layout.relative(ref.path),
-            fmt=ref.fmt,
-            n_values=ref.n_values,
-            nbytes=ref.nbytes,
-            crc32=ref.crc32,
-            shape=None if ref.stack_shape is None else list(ref.stack_shape),
-            seconds=outcome.seconds,
-        )
-        if ref.stack_path is not None:
-            line.update(
-                stack_path=layout.relative(ref.stack_path),
-                stack_row=ref.stack_row,
-                stack_nbytes=ref.stack_nbytes,
-                stack_crc32=ref.stack_crc32,
-            )
-        if ref.fmt != "container":
-            # With the size, what tells an unchanged payload without reading it (see resume);
-            # taken by the writer where it can be, so the parent's per-call work stays small.
-            mtime_ns = ref.mtime_ns or file_mtime_ns(ref.path)
-            if mtime_ns:
-                line["mtime_ns"] = mtime_ns
-    if outcome.failure is not None:
-        line.update(kind=outcome.failure.kind, exception=outcome.failure.exc_type, message=outcome.failure.message)
-    return line
-
-
 class Journal:
     """Appends one JSON line per call outcome; each batch is flushed to the OS at once.
 
@@ -182,10 +151,16 @@ class Journal:
     def error(self) -> OSError | None:
         return self._out.error
 
-    def record(self, outcomes: Iterable[TaskOutcome]) -> None:
-        lines = [json.dumps(self._line(o), separators=(",", ":")) for o in outcomes]
-        if lines:
-            self._out.write("\n".join(lines) + "\n")
+    def record(self, outcomes: Iterable[TaskOutcome] | OutcomeColumns, keys: Sequence[str] | None = None) -> None:
+        """Append the lines of these outcomes; ``keys``: their calls' keys, when already at hand."""
+        cols = columns_of(outcomes)
+        if not len(cols):
+            return
+        kept, run_id = self._kept_runs, self._run_id
+        runs = [kept[i] if i in kept else run_id for i in cols.index] if kept else [run_id] * len(cols)
+        keys = keys_at(self._keys, cols.index) if keys is None else keys
+        lines = journal_lines(cols, keys, self._code, runs, self._layout.relative, file_mtime_ns)
+        self._out.write("\n".join(lines) + "\n")
 
     def problem(self) -> str | None:
         """What went wrong writing the journal, in one sentence, or None."""
@@ -195,11 +170,6 @@ class Journal:
             f"{write_failed('the journal', self._layout.journal_path, self.error)}; calls that finished after that are "
             f"not recorded for resuming (a rerun checks their payloads and runs them again)"
         )
-
-    def _line(self, outcome: TaskOutcome) -> dict[str, Any]:
-        index = outcome.index
-        run = self._kept_runs[index] if index in self._kept_runs else self._run_id
-        return journal_line(self._layout, outcome, self._keys[index], self._code, run)
 
     def close(self) -> None:
         self._out.close()

@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 from ..core.options import OutputSpec
 from ..core.outcome import CallFailure, PayloadRef, TaskOutcome
-from ..core.outcome_table import OutcomeTable, iter_formats, iter_payloads
+from ..core.outcome_table import OutcomeTable, iter_formats, iter_paths
 from ..core.caller import user_stacklevel
 from ..errors import AcmeLikeWarning
 from .container import build_container, stack_in_memory
@@ -123,7 +123,7 @@ def collect_results(
         if output.single_file:
             returned: Any = [container]  # [None] when the single file could not be written
         else:
-            returned = [ref.path if ok and ref else None for _, ok, ref in iter_payloads(outcomes)]
+            returned = [path if ok else None for _, ok, path in iter_paths(outcomes)]
     elif output.stack is not None:
         returned = stack_in_memory(outcomes, output.stack)
     elif isinstance(outcomes, OutcomeTable):

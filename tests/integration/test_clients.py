@@ -114,6 +114,7 @@ def test_tune_workers_false_keeps_dasks_own_worker_settings():
     assert settings["profile"] is True
     assert settings["tick"] == "20ms"
     assert "acme_like-fast-allocation" not in settings["plugins"]
+    assert settings["gc_threshold"][0] == 700 and settings["gc_frozen"] == 0  # Python's own collector settings
 
 
 def test_a_users_workers_get_the_allocator_plugin(processes_client):
@@ -122,6 +123,7 @@ def test_a_users_workers_get_the_allocator_plugin(processes_client):
     for settings in processes_client.run(funcs.worker_settings).values():
         assert "acme_like-fast-allocation" in settings["plugins"]
         assert settings["profile"] is True  # a user's cluster keeps its own settings
+        assert settings["gc_threshold"][0] == 10_000 and settings["gc_frozen"] > 10_000  # the collector relaxed
 
 
 def test_cluster_cleanup_rejects_what_is_not_a_client():

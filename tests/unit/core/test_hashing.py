@@ -229,3 +229,18 @@ def test_call_keys_of_plain_arguments_are_those_run_directories_already_hold():
     assert call_identities(plan_calls(operator.add, [[1, 2], [3, 4]], {})).keys == (
         "a42ba4553c2b49c33391836db345cedf.0", "fbd58a38fc1bcb61d8b4276dec426c28.0",
     )
+
+
+def test_keys_and_digests_of_many_calls_at_once_are_those_of_each_call():
+    from acme_like.core.identity import call_identities, keys_at
+    from acme_like.core.plan import plan_calls
+
+    def g(x, y=0):
+        return x
+
+    ids = call_identities(plan_calls(g, ([1, 2, 1, 3, 1, 2],), {"y": [5, 6, 5, 7, 5, 6]}, 6))
+    keys = list(ids.keys)
+    assert len(set(keys)) == 6 and keys[0].endswith(".0") and keys[2].endswith(".1")  # a repeated call counts up
+    for indices in ([0, 1, 2, 3, 4, 5], [2, 3, 4], [5, 0, 3], [4], []):
+        assert keys_at(ids.keys, indices) == [keys[i] for i in indices] == keys_at(keys, indices)
+        assert ids.digests_of(indices) == [ids.digest(i) for i in indices]

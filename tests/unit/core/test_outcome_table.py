@@ -73,3 +73,31 @@ def test_formats_read_from_the_columns_agree_with_the_payloads():
     assert [(i, ok, None if ref is None else ref.fmt) for i, ok, ref in iter_payloads(table)] == expected
     assert list(iter_formats([stored(i) for i in range(8)])) == expected
     assert [fmt for _, _, fmt in expected] == ["pickle", "hdf5", "hdf5", "pickle", None, "hdf5", "pickle", "hdf5"]
+
+
+def test_paths_extra_payloads_and_first_starts_from_the_columns_agree_with_the_outcomes():
+    from acme_like.core.outcome import PayloadRef
+    from acme_like.core.outcome_table import iter_extra_payloads, iter_paths
+
+    def made(i):
+        if i % 7 == 3:
+            return _outcome(i, failed=True)
+        n_values, fmt = (2, "hdf5") if i % 5 == 1 else (1, "pickle" if i % 6 == 2 else "hdf5")
+        ref = PayloadRef(f"/run/f_payload/f_{i}.h5", fmt, n_values, 10, (1,), stack_path="/run/s.h5", stack_row=i)
+        return TaskOutcome(i, "ok", 0.1, ref, None, None, 100.0 - i, 101.0, 9, f"w{i % 2}", "h" if i % 2 == 0 or i % 3 else None)
+
+    outcomes = [made(i) for i in range(30)]
+    table = OutcomeTable(30)
+    table.add_packed(_packed([o for o in outcomes if o.worker == "w0"]))
+    table.add_packed(_packed([o for o in outcomes if o.failure]))
+    for o in outcomes:
+        if o.worker == "w1":
+            table.add_packed(_packed([o]))  # a batch per call: its own worker and host
+    assert list(iter_paths(table)) == list(iter_paths(outcomes)) == [
+        (o.index, o.ok, None if o.payload is None else o.payload.path) for o in outcomes
+    ]
+    extras = list(iter_extra_payloads(table))
+    assert extras == list(iter_extra_payloads(outcomes)) and extras
+    assert {i for i, _ in extras} == {i for i in range(30) if i % 7 != 3 and (i % 5 == 1 or i % 6 == 2)}
+    first = table.first_starts()
+    assert first == {("w0", "h"): 100.0 - 28, ("w1", "h"): 100.0 - 29, ("w1", ""): 100.0 - 27, ("w", "h"): 1.0}

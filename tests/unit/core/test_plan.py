@@ -225,3 +225,39 @@ def test_the_pickling_check_costs_nothing_for_large_plain_arrays():
     start = time.perf_counter()
     check_sendable(funcs.total, "total", pmap.plan)
     assert time.perf_counter() - start < 0.05
+
+
+def _one(x):
+    return x
+
+
+def _three(x, y, w=0):
+    return x
+
+
+def _with_task_id(x, taskID=None):
+    return x
+
+
+@pytest.mark.parametrize("func, args, kwargs, n_inputs", [
+    (_one, (list(range(6)),), {}, "auto"),
+    (_one, (range(6),), {}, "auto"),
+    (_three, (range(6), ["a", "b,c", "d", "e", "f", "g"]), {"w": np.arange(6.0)}, "auto"),
+    (_with_task_id, (np.arange(6),), {}, "auto"),
+    (_three, (1, 2), {}, 6),
+])
+def test_many_calls_described_at_once_read_as_each_call_described_alone(func, args, kwargs, n_inputs):
+    plan = plan_calls(func, args, kwargs, n_inputs)
+    for indices in ([0, 1, 2, 3, 4, 5], [2, 3], [5, 1, 3], []):
+        assert plan.describe_calls(indices) == [plan.template.describe(i, plan.call_values(i)) for i in indices]
+
+
+def test_consecutive_calls_read_pickle_and_slice_as_the_calls_they_stand_for():
+    import pickle
+
+    plan = plan_calls(_three, (range(10), [f"s{i}" for i in range(10)]), {"w": np.arange(10.0)}, "auto")
+    rows = plan.calls_of(range(3, 8))
+    expected = tuple((i, plan.call_values(i)) for i in range(3, 8))
+    assert tuple(rows) == expected and rows == expected and len(rows) == 5 and rows[1] == expected[1]
+    assert tuple(rows[2:]) == expected[2:] and tuple(pickle.loads(pickle.dumps(rows))) == expected
+    assert tuple(plan_calls(_one, (list(range(4)),), {}, "auto").calls_of(range(1, 3))) == ((1, (1,)), (2, (2,)))

@@ -20,7 +20,9 @@ def stage_record(workspace, name, outcomes):
     layout = OutputLayout.for_run(workspace / name, "square")
     layout.create()
     n = len(outcomes)
-    table = CallTable(layout, [f"k{i}" for i in range(n)], lambda i: f"d{i}", lambda i: f"x={i}", [None] * n)
+    digests = lambda keys: [f"digest of {k}" for k in keys]  # noqa: E731
+    described = lambda indices: [f"x={i}" for i in indices]  # noqa: E731
+    table = CallTable(layout, [f"k{i}" for i in range(n)], digests, described, [None] * n)
     table.record(outcomes)
     table.finish()
     write_run_record(layout, {"started_at": 1.0, "ended_at": 2.0, "workers": []})

@@ -21,11 +21,14 @@ def test_rows_recorded_in_any_order_end_in_call_order(tmp_path):
     layout = OutputLayout.for_run(tmp_path / "run", "f")
     layout.create()
     keys = [f"{i:032x}.0" for i in range(7)]
-    table = CallTable(layout, keys, lambda i: f"d{i}", lambda i: f"x={i}", [None] * 7)
+    digests = lambda keys: [f"digest of {k}" for k in keys]  # noqa: E731
+    described = lambda indices: [f"x={i}" for i in indices]  # noqa: E731
+    table = CallTable(layout, keys, digests, described, [None] * 7)
     for batch in ([4, 5, 6], [0, 1], [3]):  # call 2 never finished
         table.record([TaskOutcome(i, "ok", 0.25 * i, started_at=10.0 + i, ended_at=11.0 + i) for i in batch])
     table.finish()
     rows = read_calls(layout.run_dir)
     assert [r["index"] for r in rows] == [0, 1, 3, 4, 5, 6]
     assert [r["key"] for r in rows] == [keys[i] for i in (0, 1, 3, 4, 5, 6)]
+    assert [(r["digest"], r["arguments"]) for r in rows] == [(f"digest of {keys[i]}", f"x={i}") for i in (0, 1, 3, 4, 5, 6)]
     assert [r["seconds"] for r in rows] == [0.25 * i for i in (0, 1, 3, 4, 5, 6)]

@@ -109,20 +109,31 @@ def test_stacked_results_are_one_dataset_with_a_row_per_call_and_nan_for_the_fai
 
 def test_shard_rows_in_any_order_map_to_the_same_runs():
     from acme_like.core.outcome import PayloadRef
+    from acme_like.core.outcome_table import OutcomeTable
+    from acme_like.core.packed import PackedOutcomes
+    from acme_like.core.stack_runs import outcome_stack_runs
     from acme_like.storage.container import _sources
+
+    def ok(i, ref):
+        return TaskOutcome(i, "ok", 0.1, ref)
 
     def ref(i, shard, row):
         return PayloadRef(f"f_{i}.h5", "hdf5", 1, 10, (3,), stack_path=shard, stack_row=row)
 
-    done = [(i, ref(i, "a.h5", i)) for i in range(5)] + [(i, ref(i, "b.h5", i - 5)) for i in range(5, 9)]
-    done += [(9, PayloadRef("f_9.h5", "hdf5", 1, 10, (2,))), (10, PayloadRef("f_10.pickle", "pickle", 1, 10))]
+    done = [ok(i, ref(i, "a.h5", i)) for i in range(5)] + [ok(i, ref(i, "b.h5", i - 5)) for i in range(5, 9)]
+    done += [ok(9, PayloadRef("f_9.h5", "hdf5", 1, 10, (2,))), ok(10, PayloadRef("f_10.pickle", "pickle", 1, 10))]
     expected = [("a.h5", "result_0", [(0, 0, 5, (3,))], None), ("b.h5", "result_0", [(5, 0, 4, (3,))], None),
                 ("f_9.h5", "result_0", [(9, 0, 1, (2,))], (2,))]
-    assert _sources(done) == expected
+    assert _sources(outcome_stack_runs(done)) == expected
     shuffled = [done[k] for k in (3, 0, 4, 1, 2, 8, 5, 7, 6, 9, 10)]
-    assert _sources(shuffled) == expected
-    gap = [d for d in done if d[0] != 2]
-    assert _sources(gap)[0][2] == [(0, 0, 2, (3,)), (3, 3, 2, (3,))]
+    assert _sources(outcome_stack_runs(shuffled)) == expected
+    gap = [d for d in done if d.index != 2]
+    assert _sources(outcome_stack_runs(gap))[0][2] == [(0, 0, 2, (3,)), (3, 3, 2, (3,))]
+    for batches in ([done], [done[:3], done[3:7], done[7:]], [shuffled[:6], shuffled[6:]]):  # packed as workers send them
+        table = OutcomeTable(len(done))
+        for batch in batches:
+            table.add_packed(PackedOutcomes(batch))
+        assert _sources(table.stack_runs()) == expected
 
 
 def test_a_container_from_an_outcome_table_equals_one_from_its_outcomes(tmp_path):
