@@ -13,6 +13,8 @@ calls, the stacked values whole or, per call, every 1,000th value and the number
 ``comp_<i>`` entries). The parent's peak is its ``VmHWM``: sampled from ``/proc``
 every 0.1 s from outside (``run.TreeSampler``, which also records the workers' peaks)
 and read by the run itself right after ``compute()`` returned, before the read-back.
+The CPU time of the run is recorded too: the parent's, and its worker processes' together
+(``getrusage``; the workers are the parent's children, reaped when the cluster stops).
 Before each run the script waits for a quiet machine (``bench_tiny``'s wait). The
 output goes to a temporary directory deleted after each run.
 
@@ -31,6 +33,7 @@ import argparse
 import datetime as _dt
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -67,6 +70,8 @@ def child(mode: str, n: int, outdir: Path) -> dict:
         kwargs["result_shape"] = (None,)
     layout = "modern" if mode == "stacked-modern" else "acme"
     before = workloads.vmhwm_mb()
+    start = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = start.ru_utime + start.ru_stime
     t0 = time.perf_counter()
     with dask.config.set({"acme_like.layout": layout}):
         with ParallelMap(workloads.f, range(n), **kwargs) as pmap:
@@ -74,6 +79,7 @@ def child(mode: str, n: int, outdir: Path) -> dict:
         container = pmap.results_container
     seconds = time.perf_counter() - t0
     peak = workloads.vmhwm_mb()
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     t1 = time.perf_counter()
     n_returned = len(returned)
     del returned  # the read-back's own memory, not the run's, is what the sampled peak adds
@@ -82,6 +88,10 @@ def child(mode: str, n: int, outdir: Path) -> dict:
         "mode": mode, "n": n, "seconds": round(seconds, 2), "readback_seconds": round(time.perf_counter() - t1, 2),
         "parent_peak_mb_before": round(before, 1), "parent_peak_mb_run": round(peak, 1),
         "parent_peak_mb_with_readback": round(workloads.vmhwm_mb(), 1), "check": check,
+        # CPU seconds of the run: this process from just before ParallelMap (the cluster's start
+        # and stop included), and its worker processes, which the cluster's stop has reaped.
+        "parent_cpu_seconds": round(own.ru_utime + own.ru_stime - cpu_before, 2),
+        "workers_cpu_seconds": round(workers.ru_utime + workers.ru_stime, 2),
     }
 
 

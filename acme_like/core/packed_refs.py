@@ -160,7 +160,6 @@ class PackedRefs:
             ))
         return out
 
-
     def columns(self, indices: Sequence[int]) -> RefColumns:
         """Every row's reference by field (``indices``: the calls of the rows), no reference made."""
         rows = np.arange(len(self._fmt))
@@ -174,7 +173,6 @@ class PackedRefs:
             self._stack_paths.many(rows, indices),
             *(_int_at(c, rows) for c in self._ints[3:]),
         )
-
 
     def paths(self, rows: np.ndarray, indices: Sequence[int]) -> list[str | None]:
         """The path of each reference in ``rows`` (None where there is none), no reference made."""

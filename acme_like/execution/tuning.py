@@ -89,14 +89,22 @@ def relax_malloc_trim() -> bool:
 GC_YOUNG_THRESHOLD = 10_000
 
 
+_FROZEN = False  # whether this process froze what it held already (done once)
+
+
 def relax_gc() -> None:
     """Make Python's cyclic garbage collector cost tiny calls less.
 
     What the worker holds once it has started (modules, dask's own state) is frozen out of
-    the collector's passes (``gc.freeze``), and a pass over the newest objects waits for
+    the collector's passes (``gc.freeze``, once per process, after a collection so that no
+    garbage is frozen with it), and a pass over the newest objects waits for
     :data:`GC_YOUNG_THRESHOLD` of them instead of 700. Cyclic garbage is still collected.
     """
-    gc.freeze()
+    global _FROZEN
+    if not _FROZEN:
+        gc.collect()
+        gc.freeze()
+        _FROZEN = True
     young, *older = gc.get_threshold()
     if young:  # 0: the collector is off, and stays off
         gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), *older)

