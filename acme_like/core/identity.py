@@ -25,7 +25,7 @@ import numpy as np
 
 from .code import _unwrap, code_digest
 from .hashing import FileIds, feed
-from .plan import CallPlan, function_name
+from .plan import CallPlan, consecutive, function_name
 
 
 class CallKeys(Sequence[str]):
@@ -63,8 +63,9 @@ class CallKeys(Sequence[str]):
         """The keys of calls ``indices`` (in range), made in one pass."""
         raw, occurrence = self._raw, self._occurrence
         counts = occurrence[list(indices)].tolist()
-        if len(indices) and list(indices) == list(range(indices[0], indices[0] + len(indices))):
-            text = raw[16 * indices[0] : 16 * (indices[0] + len(indices))].hex()  # consecutive calls: one conversion
+        span = consecutive(indices)
+        if span is not None:
+            text = raw[16 * span.start : 16 * span.stop].hex()  # consecutive calls: one conversion
             return [f"{text[32 * k : 32 * k + 32]}.{n}" for k, n in enumerate(counts)]
         return [f"{raw[16 * i : 16 * i + 16].hex()}.{n}" for i, n in zip(indices, counts)]
 
@@ -108,14 +109,10 @@ class CallIdentities:
     def digests(self) -> list[str]:
         return [self.digest(i) for i in range(len(self.keys))]
 
-    def digests_of(self, indices: Sequence[int]) -> list[str]:
-        """The full digests of calls ``indices``, made in one pass."""
-        return self.digests_of_keys(keys_at(self.keys, indices))
-
     def digests_of_keys(self, keys: Sequence[str]) -> list[str]:
         """The full digests of the calls with these keys (``keys_at(self.keys, indices)``)."""
-        blake2b, tail = hashlib.blake2b, f":{self.code}"
-        return [blake2b((key + tail).encode(), digest_size=16).hexdigest() for key in keys]
+        code = self.code
+        return [result_digest(key, code) for key in keys]
 
 
 def keys_at(keys: Sequence[str], indices: Sequence[int]) -> list[str]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .outcome import CallFailure, PayloadRef, TaskOutcome
 from .packed import PackedOutcomes
-from .stack_runs import StackRun, outcome_stack_runs
+from .stack_runs import StackRun, outcome_extra_payloads, outcome_stack_runs
 
 
 class OutcomeTable(Sequence[TaskOutcome]):
@@ -148,10 +148,7 @@ class OutcomeTable(Sequence[TaskOutcome]):
             if isinstance(part, PackedOutcomes):
                 yield from part.extra_payloads(at)
             else:
-                for row in at.tolist():
-                    o = part[row]
-                    if o.ok and o.payload is not None and (o.payload.fmt == "pickle" or o.payload.n_values > 1):
-                        yield o.index, o.payload
+                yield from outcome_extra_payloads(part[row] for row in at.tolist())
 
     def _by_runs(self, packed: Callable[[PackedOutcomes, np.ndarray], tuple[list[bool], list[Any]]],
                  held: Callable[[TaskOutcome], Any]) -> Iterator[tuple[int, bool, Any]]:
@@ -225,7 +222,4 @@ def iter_extra_payloads(outcomes: Sequence[TaskOutcome]) -> Iterator[tuple[int, 
     """``(index, payload)`` of the outcomes that succeeded with a pickled payload or more than one value."""
     if isinstance(outcomes, OutcomeTable):
         return outcomes.extra_payloads()
-    return (
-        (o.index, o.payload) for o in outcomes
-        if o.ok and o.payload is not None and (o.payload.fmt == "pickle" or o.payload.n_values > 1)
-    )
+    return outcome_extra_payloads(outcomes)

@@ -199,7 +199,7 @@ class PackedOutcomes:
         indices = index.tolist()
         peak, worker, host = placed
         return OutcomeColumns(
-            indices, [OK if good else FAILED for good in ok.tolist()], seconds.tolist(), _floats(started), _floats(ended),
+            indices, [OK if good else FAILED for good in ok.tolist()], seconds.tolist(), started.tolist(), ended.tolist(),
             [peak] * n, [worker] * n, [host] * n, attempt.tolist(), failures,
             None if payloads is None else payloads.columns(indices),
         )
@@ -221,10 +221,6 @@ class PackedOutcomes:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def _floats(column: np.ndarray) -> list[float | None]:
-    return [None if v is None else float(v) for v in column.tolist()] if column.dtype == object else column.tolist()
 
 
 def _rebuilt(columns: tuple[Any, ...]) -> PackedOutcomes:

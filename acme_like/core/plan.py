@@ -131,8 +131,9 @@ class CallPlan:
         """The short summary of each of calls ``indices``' own arguments (``CallTemplate.describe``)."""
         template, columns = self.template, self.columns
         rows: Iterable[Sequence[Any]]
-        if len(indices) and all(map(_sliceable, columns)) and list(indices) == list(range(indices[0], indices[0] + len(indices))):
-            first, end = indices[0], indices[0] + len(indices)  # consecutive calls: their values sliced out at once
+        span = consecutive(indices)
+        if span is not None and all(map(_sliceable, columns)):
+            first, end = span.start, span.stop  # consecutive calls: their values sliced out at once
             if len(columns) == 1 and template.split_names and not template.task_id:  # one argument: no tuple per call
                 name = template.split_names[0]
                 return [f"{name}={summarize(value)}" for value in columns[0][first:end]]
@@ -256,6 +257,14 @@ def _split_length(slot: Slot) -> int | None:
     if _length(slot.default) == length:
         return None
     return length
+
+
+def consecutive(indices: Sequence[int]) -> range | None:
+    """``indices`` as a range when they are consecutive and increasing (and not empty), else None."""
+    if not len(indices):
+        return None
+    span = range(indices[0], indices[0] + len(indices))
+    return span if indices[-1] == span[-1] and list(indices) == list(span) else None
 
 
 def _sliceable(column: Sequence[Any]) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, NamedTuple
 
-from .outcome import TaskOutcome
+from .outcome import PayloadRef, TaskOutcome
 
 
 class StackRun(NamedTuple):
@@ -24,6 +24,14 @@ class StackRun(NamedTuple):
     first_row: int
     length: int
     shape: tuple[int, ...]
+
+
+def outcome_extra_payloads(outcomes: Iterable[TaskOutcome]) -> Iterator[tuple[int, PayloadRef]]:
+    """``(index, payload)`` of the outcomes that succeeded with a pickled payload or more than one
+    value: those a stacked container lists by name, besides the stack."""
+    for o in outcomes:
+        if o.ok and o.payload is not None and (o.payload.fmt == "pickle" or o.payload.n_values > 1):
+            yield o.index, o.payload
 
 
 def outcome_stack_runs(outcomes: Iterable[TaskOutcome]) -> Iterator[StackRun]:

@@ -35,6 +35,9 @@ from ..core.stacking import StackSpec
 
 COMP_PREFIX = "comp_"
 STACKED = f"{RESULT_PREFIX}0"
+#: A stacked value's source file: its path, the dataset, the runs of (first call, first row,
+#: number of calls, slot shape) it holds, and the dataset's shape when it is one call's file.
+Source = tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]], tuple[int, ...] | None]
 #: A virtual stack of up to this many bytes reads one consolidated source file, not one
 #: per shard: opening each source dominates reading small stacks (5,000 results from 50
 #: shards read ~20x slower than one dataset). Larger stacks read mostly data anyway.
@@ -84,7 +87,7 @@ class _Done(Iterable[tuple[int, PayloadRef]]):
 
     def __init__(self, outcomes: Sequence[TaskOutcome]) -> None:
         self._outcomes = outcomes
-        self._sources: list[tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]], tuple[int, ...] | None]] | None = None
+        self._sources: list[Source] | None = None
 
     def __iter__(self) -> Iterator[tuple[int, PayloadRef]]:
         return ((i, ref) for i, ok, ref in iter_payloads(self._outcomes) if ok and ref is not None)
@@ -93,7 +96,7 @@ class _Done(Iterable[tuple[int, PayloadRef]]):
         """Those with a pickled payload or more than one value (listed by name in a stacked container)."""
         return iter_extra_payloads(self._outcomes)
 
-    def sources(self) -> list[tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]], tuple[int, ...] | None]]:
+    def sources(self) -> list[Source]:
         """The stacked values' source files and runs (see :func:`_sources`), found once."""
         if self._sources is None:
             self._sources = _sources(iter_stack_runs(self._outcomes))
@@ -229,7 +232,7 @@ def _copied_stack(h5: h5py.File, done: _Done, stack: StackSpec, full: tuple[int,
 
 def _sources(
     stack_runs: Iterable[StackRun],
-) -> list[tuple[str, str, list[tuple[int, int, int, tuple[int, ...]]], tuple[int, ...] | None]]:
+) -> list[Source]:
     """Per source file: runs of (first call, first row, number of calls, slot shape) to map,
     and the dataset's shape when it is a single call's (shards are looked up). Runs grow as
     they come (in call order, no row per call is held); a file whose rows come out of

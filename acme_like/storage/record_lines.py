@@ -3,9 +3,9 @@
 A line per call is the parent's main work in a run of a million tiny calls: building a
 dict per call and handing it to ``json.dumps``, or a list per call to ``csv.writer``,
 took most of the time. Here each field is encoded a column at a time and the lines are
-put together with string formatting. The text is byte for byte what
-``json.dumps(journal_line(...), separators=(",", ":"))`` and ``csv.writer`` (Excel
-dialect) write, which the tests check on awkward values; a value of a type the fast
+put together with string formatting. The text is byte for byte what ``json.dumps`` of
+the line's dict (``separators=(",", ":")``) and ``csv.writer`` (Excel dialect) of the
+row's fields write, which the tests check on awkward values; a value of a type the fast
 path does not know is handed to ``json.dumps`` itself. Storage only; no dask.
 """
 
@@ -100,6 +100,7 @@ def _stamps(values: Sequence[float | None]) -> list[str]:
 
 
 # ---- rows put together from pieces ----------------------------------------------------------
+
 
 def _piece(values: Sequence[Any], encode: Callable[[Sequence[Any]], list[str]]) -> str | list[str]:
     """The column's text: one text when every row holds the same value (of one type), else one per row."""

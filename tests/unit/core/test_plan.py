@@ -261,3 +261,12 @@ def test_consecutive_calls_read_pickle_and_slice_as_the_calls_they_stand_for():
     assert tuple(rows) == expected and rows == expected and len(rows) == 5 and rows[1] == expected[1]
     assert tuple(rows[2:]) == expected[2:] and tuple(pickle.loads(pickle.dumps(rows))) == expected
     assert tuple(plan_calls(_one, (list(range(4)),), {}, "auto").calls_of(range(1, 3))) == ((1, (1,)), (2, (2,)))
+
+
+def test_only_consecutive_increasing_indices_read_as_a_range():
+    from acme_like.core.plan import consecutive
+
+    assert consecutive([3, 4, 5]) == range(3, 6) and consecutive(range(2, 4)) == range(2, 4)
+    assert consecutive([7]) == range(7, 8)
+    for indices in ([], [0, 2, 2], [5, 4, 3], [1, 3], [0, 1, 3, 3]):
+        assert consecutive(indices) is None, indices
